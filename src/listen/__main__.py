@@ -1,0 +1,5 @@
+import sys
+
+from listen.cli import main
+
+sys.exit(main())

@@ -1,0 +1,186 @@
+"""The `listen` command: parses arguments, calls `listen.pipeline`, reports. No logic of its own.
+
+Exit status: 0 success; 1 the input or the work failed (one line `error: ...` on stderr);
+2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from listen import __version__
+from listen.config import AUDIO_FORMATS, SiteConfig, load_config, load_presets
+from listen.errors import ListenError
+
+
+def _config(args: argparse.Namespace) -> SiteConfig:
+    return load_config(Path(args.config) if args.config else None)
+
+
+class ProgressBar:
+    """A one-line bar on a terminal; silent in pipes, in CI and with --quiet."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._last: tuple[str, int] | None = None
+
+    def __call__(self, page: str, done: int, total: int) -> None:
+        if not self.enabled or self._last == (page, done):
+            return
+        self._last = (page, done)
+        width = 30
+        filled = width * done // max(total, 1)
+        name = Path(page).name[:30]
+        sys.stderr.write(
+            f"\r{name:<30} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} sentences"
+        )
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _show_progress(args: argparse.Namespace) -> bool:
+    return not args.quiet and sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def format_duration(ms: int) -> str:
+    seconds = round(ms / 1000)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from listen.pipeline import render
+
+    config = _config(args)
+    results = render(
+        [Path(p) for p in args.pages],
+        out=Path(args.out),
+        config=config,
+        voice=args.voice,
+        fmt=args.format,
+        feed=not args.no_feed,
+        jobs=args.jobs,
+        progress=ProgressBar(_show_progress(args)),
+    )
+    if not args.quiet:
+        for result in results:
+            m = result.manifest
+            print(
+                f"{result.audio_path}  {format_duration(m.duration_ms)}, "
+                f"{len(m.chapters)} chapters, {len(m.sentences)} sentences "
+                f"({result.synthesized} synthesized, {result.cached} from cache)"
+            )
+        if not args.no_feed:
+            print(Path(args.out) / "feed.xml")
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from listen.pipeline import script_page
+    from listen.render_text import script_as_json, script_as_markdown, script_as_text
+
+    script = script_page(Path(args.page), _config(args))
+    render = {"json": script_as_json, "text": script_as_text, "markdown": script_as_markdown}
+    output = render[args.format](script)
+    sys.stdout.write(
+        json.dumps(output, ensure_ascii=False, indent=2) + "\n" if args.format == "json" else output
+    )
+    return 0
+
+
+def cmd_voices(args: argparse.Namespace) -> int:
+    from listen.voices import system_voices
+
+    presets = load_presets(_config(args))
+    print("Presets:")
+    for preset in presets.values():
+        detail = preset.model or preset.voice or preset.language
+        print(f"  {preset.name:<16} {preset.engine:<8} {detail:<20} {preset.description}")
+    voices = system_voices()
+    print(f"System voices (pyttsx3): {len(voices)}")
+    for voice_id, name, languages in voices:
+        print(f"  {voice_id:<24} {name:<28} {', '.join(languages)}")
+    return 0
+
+
+def cmd_feed(args: argparse.Namespace) -> int:
+    from listen.pipeline import rebuild_feed
+
+    print(rebuild_feed(Path(args.out), _config(args)))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from listen.serve import serve
+
+    serve(Path(args.out), port=args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="listen",
+        description="Offline audio editions of "
+        "HTML articles: chaptered episodes and a podcast feed.",
+    )
+    parser.add_argument("--version", action="version", version=f"listen {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", metavar="FILE", help="site config (default: ./listen.toml)")
+        return p
+
+    render = with_config(sub.add_parser("render", help="render article pages into episodes"))
+    render.add_argument("pages", nargs="+", metavar="PAGE", help="HTML file(s)")
+    render.add_argument("--out", default="public", metavar="DIR", help="output folder")
+    render.add_argument("--voice", help="voice preset (default: the config's, else joe)")
+    render.add_argument("--format", choices=AUDIO_FORMATS, help="audio format (default: mp3)")
+    render.add_argument("--no-feed", action="store_true", help="do not rebuild DIR/feed.xml")
+    render.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: cores)")
+    render.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    render.set_defaults(func=cmd_render)
+
+    extract = with_config(sub.add_parser("extract", help="print what would be narrated"))
+    extract.add_argument("page", metavar="PAGE")
+    extract.add_argument("--format", choices=("json", "text", "markdown"), default="json")
+    extract.set_defaults(func=cmd_extract)
+
+    voices = with_config(sub.add_parser("voices", help="list voice presets and system voices"))
+    voices.set_defaults(func=cmd_voices)
+
+    feed = with_config(sub.add_parser("feed", help="rebuild DIR/feed.xml"))
+    feed.add_argument("--out", default="public", metavar="DIR")
+    feed.set_defaults(func=cmd_feed)
+
+    serve = sub.add_parser("serve", help="preview DIR on 127.0.0.1 (with HTTP Range requests)")
+    serve.add_argument("--out", default="public", metavar="DIR")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "jobs", None) is not None and args.jobs < 1:
+        build_parser().error("--jobs must be at least 1")
+    try:
+        return args.func(args)
+    except ListenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

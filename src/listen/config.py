@@ -1,0 +1,182 @@
+"""Site configuration (`listen.toml`) and voice presets (`voices/*.toml`)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from listen.errors import ListenError
+
+DEFAULT_CONFIG_NAME = "listen.toml"
+DEFAULT_VOICE = "joe"
+
+
+@dataclass(frozen=True)
+class ShowConfig:
+    """What a podcast app shows for the whole feed."""
+
+    title: str = "Audio articles"
+    author: str = ""
+    site_url: str = "https://example.invalid/"
+    #: Where DIR is served from; enclosure and chapter URLs are made absolute with it.
+    base_url: str = ""
+    language: str = "en"
+    description: str = ""
+    artwork: Path | None = None
+    category: str = "News"
+    explicit: bool = False
+    owner_email: str = ""
+
+
+@dataclass(frozen=True)
+class Pauses:
+    """Silence between units of speech, in milliseconds."""
+
+    sentence_ms: int = 350
+    paragraph_ms: int = 750
+    chapter_ms: int = 1400
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    voice: str = DEFAULT_VOICE
+    format: str = "mp3"
+    mp3_bitrate: str = "64k"
+    aac_bitrate: str = "64k"
+    loudness_lufs: float = -16.0
+    true_peak_db: float = -1.5
+    pauses: Pauses = field(default_factory=Pauses)
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    show: ShowConfig = field(default_factory=ShowConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+    voice_dirs: tuple[Path, ...] = ()
+    source: Path | None = None
+
+
+def _known(cls: type, table: dict[str, Any], where: str) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(table) - names)
+    if unknown:
+        raise ListenError(f"{where}: unknown setting(s) {', '.join(unknown)}")
+    return dict(table)
+
+
+def load_config(path: Path | None = None) -> SiteConfig:
+    """Read `path`, or ./listen.toml when it exists, else the defaults."""
+    if path is None:
+        candidate = Path.cwd() / DEFAULT_CONFIG_NAME
+        if not candidate.is_file():
+            return SiteConfig()
+        path = candidate
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ListenError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ListenError(f"cannot read config {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ListenError(f"{path}: invalid TOML: {exc}") from None
+    return parse_config(data, base_dir=path.parent, source=path)
+
+
+def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = None) -> SiteConfig:
+    show_table = _known(ShowConfig, data.get("show", {}), "[show]")
+    if show_table.get("artwork"):
+        show_table["artwork"] = (base_dir / show_table["artwork"]).resolve()
+    render_table = _known(RenderConfig, data.get("render", {}), "[render]")
+    if "pauses" in render_table:
+        render_table["pauses"] = Pauses(**_known(Pauses, render_table["pauses"], "[render.pauses]"))
+    if render_table.get("format", "mp3") not in AUDIO_FORMATS:
+        raise ListenError(f"[render] format must be one of {', '.join(AUDIO_FORMATS)}")
+    voice_dirs = tuple((base_dir / d).resolve() for d in data.get("voices", {}).get("dirs", []))
+    try:
+        return SiteConfig(
+            show=ShowConfig(**show_table),
+            render=RenderConfig(**render_table),
+            voice_dirs=voice_dirs,
+            source=source,
+        )
+    except TypeError as exc:
+        raise ListenError(f"invalid config: {exc}") from None
+
+
+AUDIO_FORMATS = ("mp3", "m4a")
+
+
+# --- voice presets ---------------------------------------------------------------------------
+
+ENGINES = ("piper", "pyttsx3")
+
+
+@dataclass(frozen=True)
+class VoicePreset:
+    """One `voices/NAME.toml`: which engine speaks, with which voice, how fast."""
+
+    name: str
+    engine: str
+    #: pyttsx3: the system voice id or name (matched loosely); piper: unused.
+    voice: str = ""
+    #: piper: a model name (`en_US-joe-medium`) or a path to an .onnx file.
+    model: str = ""
+    #: piper: an importable package that ships the model (its `model_path()` or `data/`).
+    package: str = ""
+    #: Speaking rate relative to the voice's natural pace (1.0 = unchanged).
+    rate: float = 1.0
+    language: str = "en-US"
+    description: str = ""
+    path: Path | None = None
+
+
+def builtin_voice_dirs() -> list[Path]:
+    """The presets shipped with listen: inside the wheel, or `voices/` of a source checkout."""
+    here = Path(__file__).resolve().parent
+    return [d for d in (here / "voices", here.parents[1] / "voices") if d.is_dir()]
+
+
+def voice_search_path(config: SiteConfig) -> list[Path]:
+    env = [Path(p) for p in os.environ.get("LISTEN_VOICES_PATH", "").split(os.pathsep) if p]
+    return [*config.voice_dirs, *env, *builtin_voice_dirs()]
+
+
+def load_preset(path: Path) -> VoicePreset:
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ListenError(f"bad voice preset {path}: {exc}") from None
+    table.setdefault("name", path.stem)
+    table.pop("path", None)
+    table = _known(VoicePreset, table, str(path))
+    if table.get("engine") not in ENGINES:
+        raise ListenError(f"{path}: engine must be one of {', '.join(ENGINES)}")
+    try:
+        rate = float(table.get("rate", 1.0))
+    except (TypeError, ValueError):
+        rate = 0.0
+    if not 0.25 <= rate <= 4.0:
+        raise ListenError(f"{path}: rate must be a number between 0.25 and 4")
+    table["rate"] = rate
+    return VoicePreset(**table, path=path)
+
+
+def load_presets(config: SiteConfig) -> dict[str, VoicePreset]:
+    """All presets by name; an earlier folder in the search path wins."""
+    presets: dict[str, VoicePreset] = {}
+    for folder in voice_search_path(config):
+        for path in sorted(folder.glob("*.toml")):
+            preset = load_preset(path)
+            presets.setdefault(preset.name, preset)
+    return presets
+
+
+def find_preset(name: str, config: SiteConfig) -> VoicePreset:
+    presets = load_presets(config)
+    if name not in presets:
+        known = ", ".join(sorted(presets)) or "none"
+        raise ListenError(f"unknown voice {name!r} (known: {known})")
+    return presets[name]

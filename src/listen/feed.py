@@ -1,0 +1,208 @@
+"""The podcast feed: RSS 2.0 with the iTunes namespace (feedgen's podcast extension) and the
+Podcasting 2.0 namespace (a feedgen extension of our own, in the same pluggable shape).
+
+The feed is a pure function of the manifests and the show settings: no build timestamps, so
+rebuilding with nothing changed writes the same bytes and apps re-download nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote, urljoin
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
+
+from listen.atomic import write_bytes
+from listen.config import ShowConfig
+from listen.publish import EPISODES, Manifest, load_manifests
+
+PODCAST_NS = "https://podcastindex.org/namespace/1.0"
+ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+#: The namespace UUID the Podcasting 2.0 spec fixes for podcast:guid.
+PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
+FEED_NAME = "feed.xml"
+#: Where `listen serve` previews DIR when the config names no public base URL.
+PREVIEW_BASE_URL = "http://127.0.0.1:8000/"
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """XML 1.0 cannot carry most control characters even escaped: drop them."""
+    return _XML_ILLEGAL.sub("", text)
+
+
+def podcast_guid(feed_url: str) -> str:
+    bare = re.sub(r"^[a-z][a-z0-9+.-]*://", "", feed_url.strip(), flags=re.I).rstrip("/")
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
+
+
+class Podcast20Extension(BaseExtension):
+    """Channel tags of the Podcasting 2.0 namespace."""
+
+    def __init__(self) -> None:
+        self.guid: str | None = None
+        self.locked: tuple[bool, str] | None = None
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"podcast": PODCAST_NS}
+
+    def extend_rss(self, feed):  # type: ignore[no-untyped-def]
+        channel = feed[0]
+        if self.locked is not None:
+            locked = xml_elem(f"{{{PODCAST_NS}}}locked", channel)
+            locked.text = "yes" if self.locked[0] else "no"
+            if self.locked[1]:
+                locked.attrib["owner"] = self.locked[1]
+        if self.guid:
+            xml_elem(f"{{{PODCAST_NS}}}guid", channel).text = self.guid
+        return feed
+
+
+class Podcast20EntryExtension(BaseEntryExtension):
+    """Item tags of the Podcasting 2.0 namespace: chapters and transcript links."""
+
+    def __init__(self) -> None:
+        self.chapters_url: str | None = None
+        self.transcript_url: str | None = None
+        self.language: str | None = None
+
+    def extend_rss(self, entry):  # type: ignore[no-untyped-def]
+        if self.chapters_url:
+            chapters = xml_elem(f"{{{PODCAST_NS}}}chapters", entry)
+            chapters.attrib["url"] = self.chapters_url
+            chapters.attrib["type"] = "application/json+chapters"
+        if self.transcript_url:
+            transcript = xml_elem(f"{{{PODCAST_NS}}}transcript", entry)
+            transcript.attrib["url"] = self.transcript_url
+            transcript.attrib["type"] = "text/vtt"
+            if self.language:
+                transcript.attrib["language"] = self.language
+        return entry
+
+
+class ItunesExplicitExtension(BaseExtension):
+    """`<itunes:explicit>` as Apple's current spec has it (`true`/`false`); feedgen's podcast
+    extension only knows the older yes/no/clean."""
+
+    def __init__(self) -> None:
+        self.explicit: bool | None = None
+
+    def extend_rss(self, feed):  # type: ignore[no-untyped-def]
+        _add_explicit(feed[0], self.explicit)
+        return feed
+
+
+class ItunesExplicitEntryExtension(BaseEntryExtension):
+    def __init__(self) -> None:
+        self.explicit: bool | None = None
+
+    def extend_rss(self, entry):  # type: ignore[no-untyped-def]
+        _add_explicit(entry, self.explicit)
+        return entry
+
+
+def _add_explicit(parent, explicit: bool | None) -> None:  # type: ignore[no-untyped-def]
+    if explicit is not None:
+        xml_elem(f"{{{ITUNES_NS}}}explicit", parent).text = "true" if explicit else "false"
+
+
+def itunes_duration(ms: int) -> str:
+    seconds = round(ms / 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def _date(manifest: Manifest) -> datetime:
+    for value in (manifest.published, manifest.added):
+        if value:
+            moment = datetime.fromisoformat(value)
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def base_url(show: ShowConfig) -> str:
+    base = show.base_url or PREVIEW_BASE_URL
+    return base if base.endswith("/") else base + "/"
+
+
+def episode_url(show: ShowConfig, name: str) -> str:
+    return urljoin(base_url(show), f"{EPISODES}/{quote(name)}")
+
+
+def build_feed(manifests: list[Manifest], show: ShowConfig, max_items: int | None = None) -> bytes:
+    feed_url = urljoin(base_url(show), FEED_NAME)
+    fg = FeedGenerator()
+    fg.load_extension("podcast")
+    fg.register_extension("podcast20", Podcast20Extension, Podcast20EntryExtension, atom=False)
+    fg.register_extension(
+        "itunes_explicit", ItunesExplicitExtension, ItunesExplicitEntryExtension, atom=False
+    )
+    fg.title(xml_safe(show.title))
+    fg.link(href=show.site_url, rel="alternate")
+    fg.link(href=feed_url, rel="self", type="application/rss+xml")
+    fg.description(xml_safe(show.description or show.title))
+    fg.language(show.language)
+    fg.generator("listen")
+    fg.docs(None)
+    if show.author:
+        fg.author(
+            {"name": show.author, **({"email": show.owner_email} if show.owner_email else {})}
+        )
+        fg.podcast.itunes_author(xml_safe(show.author))
+    if show.owner_email:
+        fg.podcast.itunes_owner(name=show.author or show.title, email=show.owner_email)
+    fg.podcast.itunes_category(show.category)
+    fg.itunes_explicit.explicit = show.explicit
+    fg.podcast.itunes_type("episodic")
+    if show.artwork:
+        artwork_url = urljoin(base_url(show), Path(show.artwork).name)
+        fg.podcast.itunes_image(artwork_url)
+        fg.image(url=artwork_url, title=xml_safe(show.title), link=show.site_url)
+    fg.podcast20.guid = podcast_guid(feed_url)
+    fg.podcast20.locked = (False, show.owner_email)
+
+    ordered = sorted(manifests, key=lambda m: (_date(m), m.slug), reverse=True)
+    if max_items is not None:
+        ordered = ordered[:max_items]
+    for manifest in ordered:
+        entry = fg.add_entry(order="append")
+        entry.title(xml_safe(manifest.title))
+        entry.description(xml_safe(manifest.summary or manifest.title))
+        if manifest.url:
+            entry.link(href=manifest.url)
+            entry.guid(manifest.url, permalink=True)
+        else:
+            entry.guid(
+                f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, feed_url + '#' + manifest.slug)}",
+                permalink=False,
+            )
+        entry.pubDate(_date(manifest))
+        entry.enclosure(
+            episode_url(show, manifest.audio), str(manifest.audio_bytes), manifest.mime_type
+        )
+        if manifest.byline:
+            entry.podcast.itunes_author(xml_safe(manifest.byline))
+        entry.podcast.itunes_duration(itunes_duration(manifest.duration_ms))
+        entry.podcast.itunes_episode_type("full")
+        entry.itunes_explicit.explicit = show.explicit
+        entry.podcast20.chapters_url = episode_url(show, f"{manifest.slug}.chapters.json")
+        entry.podcast20.transcript_url = episode_url(show, f"{manifest.slug}.vtt")
+        entry.podcast20.language = manifest.language
+    newest = _date(ordered[0]) if ordered else datetime(1970, 1, 1, tzinfo=UTC)
+    fg.lastBuildDate(newest)
+    return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+
+
+def write_feed(out: Path, show: ShowConfig, max_items: int | None = None) -> Path:
+    """Rebuild DIR/feed.xml from the manifests in DIR; unchanged input, unchanged bytes."""
+    path = out / FEED_NAME
+    data = build_feed(load_manifests(out), show, max_items)
+    if not (path.is_file() and path.read_bytes() == data):
+        write_bytes(path, data)
+    return path

@@ -1,0 +1,194 @@
+"""The Python API: what the CLI calls, and what a CMS integration calls.
+
+    from listen.pipeline import render
+    results = render([Path("article.html")], out=Path("public"), config=load_config(...))
+
+A render works in three phases so that a failure leaves the output folder as it was: every page
+is extracted and scripted first (bad input fails before any work), then each episode is
+synthesized, mixed and tagged in a private temporary folder, and only then are all episodes
+published into the output folder and the feed rebuilt.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from listen.config import AUDIO_FORMATS, SiteConfig, VoicePreset, find_preset
+from listen.errors import ListenError
+from listen.extract import Article, extract_file
+from listen.feed import write_feed
+from listen.mix import MixedAudio, mix
+from listen.publish import (
+    Manifest,
+    check_out_dir,
+    episode_paths,
+    publish_artwork,
+    publish_episode,
+    read_manifest,
+    slug_for,
+)
+from listen.script import Script, build_script
+from listen.synthesize import SynthesisStats, TakeCache, default_cache_dir, synthesize_all
+from listen.tag import Artwork, EpisodeTags, load_artwork, tag
+
+#: progress(page, done, total): sentences synthesized (or found in the cache) for one page.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    manifest: Manifest
+    manifest_path: Path
+    audio_path: Path
+    synthesized: int
+    cached: int
+
+
+@dataclass
+class _Job:
+    source: Path
+    script: Script
+    slug: str
+    audio: MixedAudio | None = None
+    stats: SynthesisStats = field(default_factory=SynthesisStats)
+
+
+def extract_page(path: Path, config: SiteConfig | None = None) -> Article:
+    return extract_file(path)
+
+
+def script_page(path: Path, config: SiteConfig | None = None) -> Script:
+    return build_script(extract_page(path, config))
+
+
+def _episode_tags(
+    script: Script, config: SiteConfig, chapters, artwork: Artwork | None
+) -> EpisodeTags:  # type: ignore[no-untyped-def]
+    article = script.article
+    return EpisodeTags(
+        title=article.title,
+        artist=article.byline or article.site_name or config.show.author or config.show.title,
+        album=config.show.title,
+        language=article.language,
+        chapters=chapters,
+        date=article.published,
+        url=article.url,
+        description=article.summary,
+        artwork=artwork,
+    )
+
+
+def _unique_slugs(jobs: list[_Job]) -> None:
+    seen: dict[str, int] = {}
+    for job in jobs:
+        count = seen.get(job.slug, 0)
+        seen[job.slug] = count + 1
+        if count:
+            job.slug = f"{job.slug}-{count + 1}"
+
+
+def render(
+    pages: Sequence[Path],
+    out: Path,
+    config: SiteConfig,
+    voice: str | None = None,
+    fmt: str | None = None,
+    feed: bool = True,
+    jobs: int | None = None,
+    cache: TakeCache | None = None,
+    progress: Progress | None = None,
+) -> list[RenderResult]:
+    """Render article pages into episodes under `out`, then rebuild `out`/feed.xml."""
+    fmt = fmt or config.render.format
+    if fmt not in AUDIO_FORMATS:
+        raise ListenError(f"unknown format {fmt!r} (use {' or '.join(AUDIO_FORMATS)})")
+    preset: VoicePreset = find_preset(voice or config.render.voice, config)
+    check_out_dir(out)
+    artwork = load_artwork(config.show.artwork) if config.show.artwork else None
+    cache = cache if cache is not None else TakeCache(default_cache_dir())
+
+    work = [_Job(source=page, script=script_page(page, config), slug="") for page in pages]
+    for job in work:
+        job.slug = slug_for(job.script.article.url, str(job.source))
+    _unique_slugs(work)
+
+    with tempfile.TemporaryDirectory(prefix="listen-render-") as tmp:
+        for index, job in enumerate(work):
+            workdir = Path(tmp) / str(index)
+            workdir.mkdir()
+            texts = [s.spoken for s in job.script.sentences]
+            report = (
+                (lambda done, total, name=str(job.source): progress(name, done, total))
+                if progress
+                else None
+            )
+            takes = synthesize_all(
+                texts, preset, cache, jobs=jobs, progress=report, stats=job.stats
+            )
+            job.audio = mix(job.script, takes, config.render, fmt, workdir)
+            del takes
+            tag(
+                job.audio.path,
+                fmt,
+                _episode_tags(job.script, config, job.audio.timeline.chapters, artwork),
+            )
+        results = [_publish(job, out, config, preset, fmt) for job in work]
+    if config.show.artwork:
+        publish_artwork(out, config.show.artwork)
+    if feed:
+        write_feed(out, config.show)
+    return results
+
+
+def _publish(
+    job: _Job, out: Path, config: SiteConfig, preset: VoicePreset, fmt: str
+) -> RenderResult:
+    assert job.audio is not None
+    article = job.script.article
+    timeline = job.audio.timeline
+    paths = episode_paths(out, job.slug, fmt)
+    previous = read_manifest(paths["manifest"]) if paths["manifest"].is_file() else None
+    added = (
+        previous.added
+        if previous and previous.added
+        else datetime.now(UTC).replace(microsecond=0).isoformat()
+    )
+    manifest = Manifest(
+        title=article.title,
+        slug=job.slug,
+        source=str(job.source),
+        url=article.url,
+        published=article.published,
+        language=article.language,
+        voice=preset.name,
+        duration_ms=timeline.duration_ms,
+        audio=paths["audio"].name,
+        chapters=timeline.chapters,
+        sentences=timeline.sentences,
+        byline=article.byline,
+        summary=article.summary,
+        mime_type=job.audio.mime_type,
+        audio_bytes=job.audio.path.stat().st_size,
+        added=added,
+    )
+    manifest_path = publish_episode(out, manifest, job.audio, config.show.title)
+    return RenderResult(
+        manifest=manifest,
+        manifest_path=manifest_path,
+        audio_path=paths["audio"],
+        synthesized=job.stats.synthesized,
+        cached=job.stats.cached,
+    )
+
+
+def rebuild_feed(out: Path, config: SiteConfig) -> Path:
+    if not out.is_dir():
+        raise ListenError(f"output folder not found: {out}")
+    return write_feed(out, config.show)
+
+
+__all__ = ["RenderResult", "extract_page", "rebuild_feed", "render", "script_page"]

@@ -1,0 +1,212 @@
+"""Stage 6, publish: the episode's files in the output folder, each written atomically.
+
+DIR/episodes/<slug>.<mp3|m4a>      the tagged audio
+DIR/episodes/<slug>.chapters.json  Podcasting 2.0 JSON chapters (version 1.2.0)
+DIR/episodes/<slug>.vtt            WebVTT transcript, one cue per sentence
+DIR/episodes/<slug>.json           the manifest, written last: an episode exists once it does
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from listen.atomic import atomic_path, write_text
+from listen.errors import ListenError
+from listen.mix import MixedAudio, TimedChapter, TimedSentence
+
+EPISODES = "episodes"
+MAX_SLUG_CHARS = 80
+CHAPTERS_VERSION = "1.2.0"
+
+
+def slugify(value: str) -> str:
+    """`a-z`, `0-9` and `-` only; never empty, never a path."""
+    ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    slug = slug[:MAX_SLUG_CHARS].rstrip("-")
+    return slug or "episode"
+
+
+def slug_for(url: str | None, source: str) -> str:
+    """The canonical URL's last path segment, else the page's file name."""
+    if url:
+        segments = [s for s in urlsplit(url).path.split("/") if s]
+        if segments:
+            last = re.sub(r"\.(html?|php|aspx?)$", "", unquote(segments[-1]), flags=re.I)
+            if slugify(last) != "episode":
+                return slugify(last)
+    return slugify(Path(source).stem)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The episode manifest (interface.md): what the feed and the player read."""
+
+    title: str
+    slug: str
+    source: str
+    url: str | None
+    published: str | None
+    language: str
+    voice: str
+    duration_ms: int
+    audio: str
+    chapters: tuple[TimedChapter, ...]
+    sentences: tuple[TimedSentence, ...]
+    byline: str | None = None
+    summary: str | None = None
+    mime_type: str = "audio/mpeg"
+    audio_bytes: int = 0
+    #: When this episode was first published to DIR; kept across re-renders (the feed's
+    #: fallback pubDate when the article has no date).
+    added: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "title": self.title,
+            "slug": self.slug,
+            "source": self.source,
+            "url": self.url,
+            "published": self.published,
+            "language": self.language,
+            "voice": self.voice,
+            "duration_ms": self.duration_ms,
+            "audio": self.audio,
+            "mime_type": self.mime_type,
+            "audio_bytes": self.audio_bytes,
+            "byline": self.byline,
+            "summary": self.summary,
+            "added": self.added,
+            "chapters": [
+                {"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms}
+                for c in self.chapters
+            ],
+            "sentences": [
+                {"text": s.text, "start_ms": s.start_ms, "end_ms": s.end_ms, "chapter": s.chapter}
+                for s in self.sentences
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Manifest:
+        return cls(
+            title=data["title"], slug=data["slug"], source=data["source"], url=data.get("url"),
+            published=data.get("published"), language=data.get("language", "en"),
+            voice=data.get("voice", ""), duration_ms=int(data["duration_ms"]),
+            audio=data["audio"], byline=data.get("byline"), summary=data.get("summary"),
+            mime_type=data.get("mime_type", "audio/mpeg"),
+            audio_bytes=int(data.get("audio_bytes", 0)), added=data.get("added"),
+            chapters=tuple(TimedChapter(c["title"], int(c["start_ms"]), int(c["end_ms"]))
+                           for c in data["chapters"]),
+            sentences=tuple(TimedSentence(s["text"], int(s["start_ms"]), int(s["end_ms"]),
+                                          int(s["chapter"])) for s in data["sentences"]),
+        )  # fmt: skip
+
+
+def dumps(data: object) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def chapters_json(manifest: Manifest, show_title: str) -> dict:
+    """Podcasting 2.0 JSON chapters: times in seconds."""
+    return {
+        "version": CHAPTERS_VERSION,
+        "title": manifest.title,
+        "podcastName": show_title,
+        "author": manifest.byline or "",
+        "fileName": manifest.audio,
+        "chapters": [
+            {"startTime": c.start_ms / 1000, "endTime": c.end_ms / 1000, "title": c.title}
+            for c in manifest.chapters
+        ],
+    }
+
+
+def vtt_time(ms: int) -> str:
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+
+
+def vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def webvtt(sentences: tuple[TimedSentence, ...]) -> str:
+    cues = ["WEBVTT", ""]
+    for number, sentence in enumerate(sentences, start=1):
+        cues += [
+            str(number),
+            f"{vtt_time(sentence.start_ms)} --> {vtt_time(sentence.end_ms)}",
+            vtt_escape(sentence.text),
+            "",
+        ]
+    return "\n".join(cues)
+
+
+def episode_paths(out: Path, slug: str, fmt: str) -> dict[str, Path]:
+    folder = out / EPISODES
+    return {
+        "audio": folder / f"{slug}.{fmt}",
+        "chapters": folder / f"{slug}.chapters.json",
+        "vtt": folder / f"{slug}.vtt",
+        "manifest": folder / f"{slug}.json",
+    }
+
+
+def check_out_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ListenError(f"--out {out} is a file, not a folder")
+
+
+def publish_episode(out: Path, manifest: Manifest, audio: MixedAudio, show_title: str) -> Path:
+    """Move the episode into `out`; return the manifest's path."""
+    check_out_dir(out)
+    paths = episode_paths(out, manifest.slug, audio.format)
+    try:
+        with atomic_path(paths["audio"]) as tmp:
+            shutil.copyfile(audio.path, tmp)
+        write_text(paths["chapters"], dumps(chapters_json(manifest, show_title)))
+        write_text(paths["vtt"], webvtt(manifest.sentences))
+        write_text(paths["manifest"], dumps(manifest.to_json()))
+    except OSError as exc:
+        raise ListenError(f"cannot write to {out}: {exc.strerror or exc}") from None
+    # A re-render in the other format leaves no stale audio behind.
+    for other in ("mp3", "m4a"):
+        stale = paths["audio"].with_suffix(f".{other}")
+        if other != audio.format and stale.exists():
+            stale.unlink()
+    return paths["manifest"]
+
+
+def read_manifest(path: Path) -> Manifest | None:
+    try:
+        return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def publish_artwork(out: Path, artwork: Path) -> None:
+    target = out / artwork.name
+    if not (target.is_file() and target.read_bytes() == artwork.read_bytes()):
+        with atomic_path(target) as tmp:
+            shutil.copyfile(artwork, tmp)
+
+
+def load_manifests(out: Path) -> list[Manifest]:
+    manifests = []
+    for path in sorted((out / EPISODES).glob("*.json")):
+        if path.name.endswith(".chapters.json"):
+            continue
+        try:
+            manifests.append(Manifest.from_json(json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ListenError(f"bad episode manifest {path}: {exc}") from None
+    return manifests

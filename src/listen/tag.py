@@ -1,0 +1,192 @@
+"""Stage 5, tag: metadata and chapters written into the audio file, one writer per container.
+
+MP3: ID3v2.4 text frames, APIC artwork, and chapters as CHAP frames under one ordered top-level
+CTOC (the ID3v2 Chapter Frame Addendum). M4A: chapters muxed by ffmpeg (a QuickTime chapter
+track, which Apple players and ffprobe read, plus Nero `chpl`), then iTunes-style atoms.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mutagen.id3 import (
+    APIC,
+    CHAP,
+    COMM,
+    CTOC,
+    ID3,
+    TALB,
+    TCON,
+    TDRC,
+    TIT2,
+    TLAN,
+    TPE1,
+    WOAS,
+    CTOCFlags,
+    PictureType,
+)
+from mutagen.id3._tags import save_frame
+from mutagen.mp4 import MP4, MP4Cover
+
+from listen.errors import ListenError
+from listen.mix import TimedChapter, run_ffmpeg
+
+# ISO 639-1 -> ISO 639-2/B, for ID3 TLAN and MP4 track language.
+ISO639_2 = {
+    "en": "eng", "de": "ger", "fr": "fre", "es": "spa", "it": "ita", "pt": "por", "nl": "dut",
+    "sv": "swe", "da": "dan", "no": "nor", "nb": "nob", "fi": "fin", "pl": "pol", "cs": "cze",
+    "ru": "rus", "uk": "ukr", "ar": "ara", "he": "heb", "fa": "per", "tr": "tur", "el": "gre",
+    "hi": "hin", "ja": "jpn", "zh": "chi", "ko": "kor", "id": "ind", "hu": "hun", "ro": "rum",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Artwork:
+    data: bytes
+    mime: str
+
+
+@dataclass(frozen=True)
+class EpisodeTags:
+    title: str
+    artist: str
+    album: str
+    language: str
+    chapters: tuple[TimedChapter, ...]
+    date: str | None = None
+    url: str | None = None
+    description: str | None = None
+    artwork: Artwork | None = None
+
+
+def load_artwork(path: Path) -> Artwork:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ListenError(f"cannot read artwork {path}: {exc.strerror or exc}") from None
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return Artwork(data, "image/png")
+    if data.startswith(b"\xff\xd8\xff"):
+        return Artwork(data, "image/jpeg")
+    raise ListenError(f"artwork {path} is not a PNG or JPEG image")
+
+
+def language_code(language: str) -> str:
+    return ISO639_2.get(language.split("-")[0].lower(), "und")
+
+
+class ChapterOrderedID3(ID3):
+    """ID3 that writes frames in the order they were added (artwork last). mutagen sorts
+    frames by size, which scatters CHAP frames; players that list chapters as found in the
+    file (ffmpeg-based ones) would then show them out of order."""
+
+    def _write(self, config):  # type: ignore[no-untyped-def]
+        frames = sorted(self.values(), key=lambda frame: frame.FrameID == "APIC")
+        return bytearray().join(save_frame(frame, config=config) for frame in frames)
+
+
+def write_id3(path: Path, tags: EpisodeTags) -> None:
+    id3 = ChapterOrderedID3()
+    id3.add(TIT2(encoding=3, text=tags.title))
+    id3.add(TPE1(encoding=3, text=tags.artist))
+    id3.add(TALB(encoding=3, text=tags.album))
+    id3.add(TCON(encoding=3, text="Podcast"))
+    id3.add(TLAN(encoding=3, text=language_code(tags.language)))
+    if tags.date:
+        id3.add(TDRC(encoding=3, text=tags.date[:19]))
+    if tags.url:
+        id3.add(WOAS(url=tags.url))
+    if tags.description:
+        id3.add(COMM(encoding=3, lang=language_code(tags.language), desc="", text=tags.description))
+    if tags.artwork:
+        id3.add(
+            APIC(
+                encoding=3,
+                mime=tags.artwork.mime,
+                type=PictureType.COVER_FRONT,
+                desc="Cover",
+                data=tags.artwork.data,
+            )
+        )
+    ids = [f"chp{i}" for i in range(len(tags.chapters))]
+    id3.add(
+        CTOC(
+            element_id="toc",
+            flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+            child_element_ids=ids,
+            sub_frames=[TIT2(encoding=3, text="Chapters")],
+        )
+    )
+    for element_id, chapter in zip(ids, tags.chapters, strict=True):
+        id3.add(
+            CHAP(
+                element_id=element_id,
+                start_time=chapter.start_ms,
+                end_time=chapter.end_ms,
+                start_offset=0xFFFFFFFF,
+                end_offset=0xFFFFFFFF,
+                sub_frames=[TIT2(encoding=3, text=chapter.title)],
+            )
+        )
+    id3.save(str(path), v2_version=4)
+
+
+def ffmetadata(chapters: Sequence[TimedChapter]) -> str:
+    def escape(value: str) -> str:
+        for char in "\\=;#\n":
+            value = value.replace(char, "\\" + char)
+        return value
+
+    lines = [";FFMETADATA1"]
+    for chapter in chapters:
+        lines += [
+            "[CHAPTER]",
+            "TIMEBASE=1/1000",
+            f"START={chapter.start_ms}",
+            f"END={chapter.end_ms}",
+            f"title={escape(chapter.title)}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_mp4(path: Path, tags: EpisodeTags) -> None:
+    with tempfile.TemporaryDirectory(prefix="listen-tag-", dir=path.parent) as tmp:
+        meta = Path(tmp) / "chapters.txt"
+        meta.write_text(ffmetadata(tags.chapters), encoding="utf-8")
+        remuxed = Path(tmp) / f"remux{path.suffix}"
+        run_ffmpeg([
+            "-i", str(path), "-f", "ffmetadata", "-i", str(meta), "-map", "0:a",
+            "-map_metadata", "1", "-map_chapters", "1", "-c", "copy",
+            "-metadata:s:a:0", f"language={language_code(tags.language)}",
+            "-movflags", "+faststart", "-f", "mp4", str(remuxed),
+        ])  # fmt: skip
+        remuxed.replace(path)
+    mp4 = MP4(str(path))
+    if mp4.tags is None:
+        mp4.add_tags()
+    assert mp4.tags is not None
+    mp4.tags["©nam"] = [tags.title]
+    mp4.tags["©ART"] = [tags.artist]
+    mp4.tags["aART"] = [tags.artist]
+    mp4.tags["©alb"] = [tags.album]
+    mp4.tags["©gen"] = ["Podcast"]
+    if tags.date:
+        mp4.tags["©day"] = [tags.date[:19]]
+    if tags.description:
+        mp4.tags["desc"] = [tags.description]
+    if tags.url:
+        mp4.tags["©cmt"] = [tags.url]
+    if tags.artwork:
+        kind = MP4Cover.FORMAT_PNG if tags.artwork.mime == "image/png" else MP4Cover.FORMAT_JPEG
+        mp4.tags["covr"] = [MP4Cover(tags.artwork.data, imageformat=kind)]
+    mp4.save()
+
+
+WRITERS: dict[str, Callable[[Path, EpisodeTags], None]] = {"mp3": write_id3, "m4a": write_mp4}
+
+
+def tag(path: Path, fmt: str, tags: EpisodeTags) -> None:
+    WRITERS[fmt](path, tags)

@@ -1,0 +1,42 @@
+"""Session fixtures: real renders of the sample pages, each made once per test run.
+
+Every test session gets its own empty chunk cache, so the first render of a page is cold.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from helpers import ARTIFACTS, Rendered, render_page
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cache = tmp_path_factory.mktemp("chunk-cache")
+    os.environ["LISTEN_CACHE_DIR"] = str(cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def espeak_episode(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    return render_page(tmp_path_factory.mktemp("espeak"), "--voice", "espeak-en-us")
+
+
+@pytest.fixture(scope="session")
+def espeak_m4a_episode(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    return render_page(
+        tmp_path_factory.mktemp("espeak-m4a"), "--voice", "espeak-en-us", "--format", "m4a"
+    )
+
+
+@pytest.fixture(scope="session")
+def joe_episode(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    return render_page(tmp_path_factory.mktemp("joe"), "--voice", "joe")
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,29 @@
+"""M4A episodes: AAC audio with chapters that ffprobe (and Apple players) list, and tags."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import Rendered, ffprobe
+from mutagen.mp4 import MP4
+
+
+def test_m4a_chapters_and_tags(espeak_m4a_episode: Rendered) -> None:
+    episode = espeak_m4a_episode
+    assert episode.audio.suffix == ".m4a"
+    probe = ffprobe(episode.audio, "-show_chapters", "-show_streams", "-show_format")
+    titles = [c["tags"]["title"] for c in probe["chapters"]]
+    assert titles == [c["title"] for c in episode.manifest["chapters"]]
+    assert len(titles) == 3
+    starts = [round(float(c["start_time"]) * 1000) for c in probe["chapters"]]
+    assert starts == [c["start_ms"] for c in episode.manifest["chapters"]]
+    audio = [s for s in probe["streams"] if s["codec_type"] == "audio"]
+    assert audio[0]["codec_name"] == "aac" and audio[0]["channels"] == 1
+    assert float(probe["format"]["duration"]) * 1000 == pytest.approx(
+        episode.manifest["duration_ms"], abs=150
+    )
+    tags = MP4(episode.audio).tags
+    assert tags["©nam"] == [episode.manifest["title"]]
+    assert tags["©ART"] == ["Daniel Sharon"]
+    assert tags["©alb"] == ["Example News: Audio Edition"]
+    assert tags["covr"][0].startswith(b"\x89PNG")
+    assert episode.manifest["mime_type"] == "audio/mp4"

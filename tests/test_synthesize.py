@@ -1,0 +1,133 @@
+"""Synthesis: the real engines produce audio; the logic around them is checked with a fake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import CONFIG, SEED, run_listen
+
+from listen.config import SiteConfig, VoicePreset, find_preset
+from listen.errors import ListenError
+from listen.synthesize import (
+    PiperEngine,
+    Pyttsx3Engine,
+    TakeCache,
+    make_take,
+    synthesize_all,
+)
+
+
+def espeak_preset() -> VoicePreset:
+    return find_preset("espeak-en-us", SiteConfig())
+
+
+def test_pyttsx3_engine_speaks_every_chunk() -> None:
+    engine = Pyttsx3Engine(espeak_preset())
+    for text in ("Dr. Smith met the envoy on Jan. 5.", "Hello.", "Seventeen point six billion."):
+        take = make_take(engine, text)
+        assert take.sample_rate == 22050
+        assert take.duration_ms > 300
+        assert np.abs(take.samples.astype(np.int32)).max() > 3000
+
+
+def test_faster_rate_gives_shorter_audio() -> None:
+    text = "The quick brown fox jumps over the lazy dog, again and again."
+    normal = make_take(Pyttsx3Engine(espeak_preset()), text)
+    fast_preset = VoicePreset(name="fast", engine="pyttsx3", voice="en-us", rate=1.5)
+    fast = make_take(Pyttsx3Engine(fast_preset), text)
+    assert fast.duration_ms < 0.8 * normal.duration_ms
+
+
+@pytest.mark.piper
+def test_piper_reads_one_unit_without_splitting_it() -> None:
+    engine = PiperEngine(find_preset("joe", SiteConfig()))
+    take = make_take(engine, "Dr. Smith arrived on Jan. 5 at the U.S. embassy.")
+    assert take.sample_rate == 22050
+    assert 1500 < take.duration_ms < 8000
+    assert np.abs(take.samples.astype(np.int32)).max() > 3000
+    assert engine.identity()["model"] == "en_US-joe-medium.onnx"
+
+
+class FakeEngine:
+    """Returns preset audio per text, counting calls: for the logic around engines."""
+
+    sample_rate = 8000
+
+    def __init__(self, audio: dict[str, np.ndarray]) -> None:
+        self.preset = VoicePreset(name="fake", engine="pyttsx3")
+        self.audio = audio
+        self.calls: list[str] = []
+
+    def identity(self) -> dict[str, str | float]:
+        return {"engine": "fake"}
+
+    def synthesize(self, text: str) -> np.ndarray:
+        self.calls.append(text)
+        return self.audio[text]
+
+
+def tone(ms: int, amplitude: int = 8000) -> np.ndarray:
+    t = np.arange(8 * ms) / 8000
+    return (amplitude * np.sin(2 * np.pi * 220 * t)).astype(np.int16)
+
+
+def test_silent_or_empty_chunk_is_an_error_not_a_gap() -> None:
+    engine = FakeEngine({"silent": np.zeros(8000, np.int16), "empty": np.zeros(0, np.int16)})
+    for text in ("silent", "empty"):
+        with pytest.raises(ListenError, match="no audible audio"):
+            make_take(engine, text)
+
+
+def test_takes_are_trimmed_to_the_speech() -> None:
+    padded = np.concatenate([np.zeros(4000, np.int16), tone(500), np.zeros(4000, np.int16)])
+    take = make_take(FakeEngine({"x": padded}), "x")
+    assert 500 <= take.duration_ms <= 500 + 2 * 30 + 1
+
+
+def test_cache_reuses_takes_across_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = TakeCache(tmp_path)
+    preset = espeak_preset()
+    texts = ["First sentence.", "Second sentence.", "First sentence."]
+    first = synthesize_all(texts, preset, cache)
+    assert len(list(tmp_path.rglob("*.wav"))) == 2  # identical texts share a take
+    calls: list[str] = []
+    monkeypatch.setattr(
+        "listen.synthesize.make_take", lambda engine, text: calls.append(text) or None
+    )
+    second = synthesize_all(texts, preset, cache)
+    assert calls == []
+    for a, b in zip(first, second, strict=True):
+        assert np.array_equal(a.samples, b.samples)
+
+
+def test_rerender_after_no_change_synthesizes_nothing(tmp_path: Path) -> None:
+    env = {"LISTEN_CACHE_DIR": str(tmp_path / "cache")}
+    out = tmp_path / "public"
+    cold = run_listen(
+        "render", SEED, "--out", out, "--config", CONFIG, "--voice", "espeak-en-us", env=env
+    )
+    assert "0 from cache" in cold.stdout
+    audio = next((out / "episodes").glob("*.mp3")).read_bytes()
+    warm = run_listen(
+        "render", SEED, "--out", out, "--config", CONFIG, "--voice", "espeak-en-us", env=env
+    )
+    assert "(0 synthesized" in warm.stdout
+    assert next((out / "episodes").glob("*.mp3")).read_bytes() == audio  # deterministic
+
+
+def test_edited_paragraph_resynthesizes_only_its_sentences(tmp_path: Path) -> None:
+    env = {"LISTEN_CACHE_DIR": str(tmp_path / "cache")}
+    edited = tmp_path / "seed-article.html"
+    html = SEED.read_text(encoding="utf-8")
+    edited.write_text(html, encoding="utf-8")
+    run_listen("render", edited, "--out", tmp_path / "a", "--voice", "espeak-en-us", env=env)
+    edited.write_text(
+        html.replace("in 17 distinct military missions.", "in 18 distinct military missions."),
+        encoding="utf-8",
+    )
+    again = run_listen(
+        "render", edited, "--out", tmp_path / "a", "--voice", "espeak-en-us", env=env
+    )
+    assert "(1 synthesized" in again.stdout
