@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
+import uuid
 from pathlib import Path
 
 import feedparser
 import podcastparser
-from helpers import CONFIG, Rendered, run_listen
+import pytest
+from helpers import CONFIG, SAMPLES, SEED, Rendered, run_listen
+from lxml import etree
+from PIL import Image
 
 FEED_URL = "https://www.example-news.org/listen/feed.xml"
+SAMPLE_ART = SAMPLES / "artwork.png"
 
 
 def parse_both(feed: Path) -> tuple[dict, feedparser.FeedParserDict]:
@@ -55,3 +61,161 @@ def test_rebuilding_the_feed_changes_nothing(espeak_episode: Rendered, tmp_path:
     before = (out / "feed.xml").read_bytes()
     run_listen("feed", "--out", out, "--config", CONFIG)
     assert (out / "feed.xml").read_bytes() == before
+
+
+def write_manifest(out: Path, slug: str, title: str, published: str | None, **extra) -> None:  # type: ignore[no-untyped-def]
+    episodes = out / "episodes"
+    episodes.mkdir(parents=True, exist_ok=True)
+    (episodes / f"{slug}.mp3").write_bytes(b"\xff\xfb" + bytes(1000))
+    manifest = {
+        "title": title, "slug": slug, "source": f"{slug}.html",
+        "url": extra.pop("url", f"https://news.example/{slug}/"), "published": published,
+        "language": "en", "voice": "joe", "duration_ms": 61_500, "audio": f"{slug}.mp3",
+        "mime_type": "audio/mpeg", "audio_bytes": 1002, "byline": "A. Writer",
+        "summary": extra.pop("summary", "A summary."), "added": "2024-05-01T00:00:00+00:00",
+        "chapters": [{"title": title, "start_ms": 0, "end_ms": 61_500}],
+        "sentences": [{"text": title, "start_ms": 0, "end_ms": 2000, "chapter": 0}],
+    }  # fmt: skip
+    (episodes / f"{slug}.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+HOSTILE = "Tom & Jerry <b>\"say\"</b> ]]> </title> 'hi' 🎧 שלום עולם \u202eevil\u202c"
+
+
+def test_hostile_text_is_escaped_and_round_trips(tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    write_manifest(
+        out,
+        "hostile",
+        HOSTILE + "\x07\x1b",
+        "2024-03-01T10:00:00+00:00",
+        summary=HOSTILE + " <script>alert(1)</script>",
+    )
+    run_listen("feed", "--out", out, "--config", CONFIG)
+    raw = (out / "feed.xml").read_bytes()
+    etree.fromstring(raw)  # well-formed XML
+    assert b"<script>" not in raw and b"<b>" not in raw
+    pod, feed = parse_both(out / "feed.xml")
+    assert not feed.bozo
+    assert pod["episodes"][0]["title"] == HOSTILE  # control characters dropped, rest intact
+    item = etree.fromstring(raw).find("channel/item")
+    assert item.findtext("title") == HOSTILE
+    assert item.findtext("description") == HOSTILE + " <script>alert(1)</script>"
+
+
+def test_items_newest_first_capped_and_removed(tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    write_manifest(out, "old", "Old story", "2024-01-01T08:00:00+00:00")
+    write_manifest(out, "new", "New story", "2024-06-01T08:00:00+00:00")
+    write_manifest(out, "mid", "Middle story", "2024-03-01T08:00:00+00:00")
+    write_manifest(out, "undated", "Undated story", None)  # falls back to when it was added
+    run_listen("feed", "--out", out, "--config", CONFIG)
+    pod, _ = parse_both(out / "feed.xml")
+    assert [e["title"] for e in pod["episodes"]] == [
+        "New story", "Undated story", "Middle story", "Old story"]  # fmt: skip
+    config = tmp_path / "listen.toml"
+    config.write_text(
+        CONFIG.read_text()
+        .replace("[render]", "[feed]\nmax_items = 2\n\n[render]")
+        .replace('artwork = "artwork.png"', f'artwork = "{SAMPLE_ART}"')
+    )
+    run_listen("feed", "--out", out, "--config", config)
+    pod, _ = parse_both(out / "feed.xml")
+    assert [e["title"] for e in pod["episodes"]] == ["New story", "Undated story"]
+    for path in (out / "episodes").glob("new.*"):
+        path.unlink()
+    run_listen("feed", "--out", out, "--config", CONFIG)
+    pod, _ = parse_both(out / "feed.xml")
+    assert "New story" not in [e["title"] for e in pod["episodes"]]
+    assert len(pod["episodes"]) == 3
+
+
+def test_guids_are_stable_and_typed(tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    write_manifest(out, "a", "A story", "2024-01-01T08:00:00+00:00")
+    write_manifest(out, "b", "B story", "2024-01-02T08:00:00+00:00", url=None)
+    run_listen("feed", "--out", out, "--config", CONFIG)
+    items = {
+        i.findtext("title"): i.find("guid")
+        for i in etree.fromstring((out / "feed.xml").read_bytes()).iter("item")
+    }
+    assert items["A story"].text == "https://news.example/a/"
+    assert items["A story"].get("isPermaLink") == "true"
+    assert items["B story"].get("isPermaLink") == "false"
+    first = items["B story"].text
+    write_manifest(out, "b", "B story, corrected", "2024-01-02T08:00:00+00:00", url=None)
+    run_listen("feed", "--out", out, "--config", CONFIG)
+    items = {
+        i.findtext("title"): i.findtext("guid")
+        for i in etree.fromstring((out / "feed.xml").read_bytes()).iter("item")
+    }
+    assert items["B story, corrected"] == first
+
+
+def test_channel_has_what_apple_requires(espeak_episode: Rendered) -> None:
+    root = etree.fromstring((espeak_episode.out / "feed.xml").read_bytes())
+    channel = root.find("channel")
+    ns = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
+          "atom": "http://www.w3.org/2005/Atom",
+          "podcast": "https://podcastindex.org/namespace/1.0"}  # fmt: skip
+    assert root.get("version") == "2.0"
+    for tag in ("title", "link", "description", "language"):
+        assert channel.findtext(tag)
+    assert channel.find("itunes:image", ns).get("href").endswith("/artwork.png")
+    assert channel.find("itunes:category", ns).get("text") == "News"
+    assert channel.findtext("itunes:explicit", namespaces=ns) == "false"
+    assert channel.findtext("itunes:type", namespaces=ns) == "episodic"
+    assert channel.findtext("itunes:author", namespaces=ns) == "Example News"
+    assert channel.find("itunes:owner/itunes:email", ns).text == "audio@example-news.org"
+    self_link = channel.find("atom:link[@rel='self']", ns)
+    assert self_link.get("href") == FEED_URL
+    guid = channel.findtext("podcast:guid", namespaces=ns)
+    assert guid == str(
+        uuid.uuid5(
+            uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6"),
+            "www.example-news.org/listen/feed.xml",
+        )
+    )
+    assert channel.findtext("podcast:locked", namespaces=ns) == "no"
+    item = channel.find("item")
+    assert item.findtext("itunes:duration", namespaces=ns) == "4:01"
+    assert item.findtext("itunes:episodeType", namespaces=ns) == "full"
+    assert item.findtext("pubDate") == "Thu, 15 Feb 2024 09:30:00 +0000"
+    enclosure = item.find("enclosure")
+    assert int(enclosure.get("length")) == espeak_episode.audio.stat().st_size
+
+
+@pytest.mark.parametrize(
+    ("size", "fmt", "fragment"),
+    [
+        ((1400, 1000), "PNG", "must be square"),
+        ((600, 600), "PNG", "1400 to 3000"),
+        ((1400, 1400), "GIF", "PNG or JPEG"),
+        (None, None, "not a readable"),
+    ],
+)
+def test_bad_artwork_is_refused(tmp_path: Path, size, fmt, fragment) -> None:  # type: ignore[no-untyped-def]
+    art = tmp_path / "art.img"
+    if size:
+        Image.new("RGB", size, "navy").save(art, format=fmt)
+    else:
+        art.write_bytes(b"not an image")
+    config = tmp_path / "listen.toml"
+    config.write_text(CONFIG.read_text().replace('artwork = "artwork.png"', 'artwork = "art.img"'))
+    out = tmp_path / "public"
+    done = run_listen(
+        "render", SEED, "--out", out, "--config", config, "--voice", "espeak-en-us", check=False
+    )
+    assert done.returncode == 1 and done.stderr.startswith("error: ") and fragment in done.stderr
+    assert not out.exists()
+
+
+def test_unknown_category_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "listen.toml"
+    config.write_text(
+        CONFIG.read_text()
+        .replace('category = "News"', 'category = "Gossip"')
+        .replace('artwork = "artwork.png"', f'artwork = "{SAMPLE_ART}"')
+    )
+    done = run_listen("render", SEED, "--out", tmp_path / "o", "--config", config, check=False)
+    assert done.returncode == 1 and "Apple Podcasts category" in done.stderr

@@ -76,7 +76,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             m = result.manifest
             print(
                 f"{result.audio_path}  {format_duration(m.duration_ms)}, "
-                f"{len(m.chapters)} chapters, {len(m.sentences)} sentences "
+                f"{plural(len(m.chapters), 'chapter')}, {plural(len(m.sentences), 'sentence')} "
                 f"({result.synthesized} synthesized, {result.cached} from cache)"
             )
         if not args.no_feed:

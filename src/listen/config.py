@@ -26,9 +26,22 @@ class ShowConfig:
     language: str = "en"
     description: str = ""
     artwork: Path | None = None
+    #: Apple Podcasts category and optional subcategory (Apple's list, e.g. "News", "Politics").
     category: str = "News"
+    subcategory: str = ""
     explicit: bool = False
     owner_email: str = ""
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    #: Item guid: "url" (the canonical URL, a permalink) or "slug" (a UUID made from the feed's
+    #: podcast:guid and the episode slug, stable even if the article's URL changes).
+    guid: str = "url"
+    #: List at most this many episodes, newest first (0: all).
+    max_items: int = 0
+    #: podcast:locked: ask other platforms not to import the feed.
+    locked: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,7 @@ class RenderConfig:
 class SiteConfig:
     show: ShowConfig = field(default_factory=ShowConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
+    feed: FeedConfig = field(default_factory=FeedConfig)
     voice_dirs: tuple[Path, ...] = ()
     source: Path | None = None
 
@@ -94,11 +108,15 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
         render_table["pauses"] = Pauses(**_known(Pauses, render_table["pauses"], "[render.pauses]"))
     if render_table.get("format", "mp3") not in AUDIO_FORMATS:
         raise ListenError(f"[render] format must be one of {', '.join(AUDIO_FORMATS)}")
+    feed_table = _known(FeedConfig, data.get("feed", {}), "[feed]")
+    if feed_table.get("guid", "url") not in ("url", "slug"):
+        raise ListenError('[feed] guid must be "url" or "slug"')
     voice_dirs = tuple((base_dir / d).resolve() for d in data.get("voices", {}).get("dirs", []))
     try:
         return SiteConfig(
             show=ShowConfig(**show_table),
             render=RenderConfig(**render_table),
+            feed=FeedConfig(**feed_table),
             voice_dirs=voice_dirs,
             source=source,
         )

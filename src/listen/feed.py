@@ -18,7 +18,8 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from listen.atomic import write_bytes
-from listen.config import ShowConfig
+from listen.config import FeedConfig, ShowConfig
+from listen.errors import ListenError
 from listen.publish import EPISODES, Manifest, load_manifests
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
@@ -26,9 +27,47 @@ ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 #: The namespace UUID the Podcasting 2.0 spec fixes for podcast:guid.
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 FEED_NAME = "feed.xml"
+#: Apple Podcasts categories and their subcategories.
+APPLE_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "Arts": ("Books", "Design", "Fashion & Beauty", "Food", "Performing Arts", "Visual Arts"),
+    "Business": ("Careers", "Entrepreneurship", "Investing", "Management", "Marketing",
+                 "Non-Profit"),
+    "Comedy": ("Comedy Interviews", "Improv", "Stand-Up"),
+    "Education": ("Courses", "How To", "Language Learning", "Self-Improvement"),
+    "Fiction": ("Comedy Fiction", "Drama", "Science Fiction"),
+    "Government": (),
+    "History": (),
+    "Health & Fitness": ("Alternative Health", "Fitness", "Medicine", "Mental Health",
+                         "Nutrition", "Sexuality"),
+    "Kids & Family": ("Education for Kids", "Parenting", "Pets & Animals", "Stories for Kids"),
+    "Leisure": ("Animation & Manga", "Automotive", "Aviation", "Crafts", "Games", "Hobbies",
+                "Home & Garden", "Video Games"),
+    "Music": ("Music Commentary", "Music History", "Music Interviews"),
+    "News": ("Business News", "Daily News", "Entertainment News", "News Commentary", "Politics",
+             "Sports News", "Tech News"),
+    "Religion & Spirituality": ("Buddhism", "Christianity", "Hinduism", "Islam", "Judaism",
+                                "Religion", "Spirituality"),
+    "Science": ("Astronomy", "Chemistry", "Earth Sciences", "Life Sciences", "Mathematics",
+                "Natural Sciences", "Nature", "Physics", "Social Sciences"),
+    "Society & Culture": ("Documentary", "Personal Journals", "Philosophy", "Places & Travel",
+                          "Relationships"),
+    "Sports": ("Baseball", "Basketball", "Cricket", "Fantasy Sports", "Football", "Golf",
+               "Hockey", "Rugby", "Running", "Soccer", "Swimming", "Tennis", "Volleyball",
+               "Wilderness", "Wrestling"),
+    "Technology": (),
+    "True Crime": (),
+    "TV & Film": ("After Shows", "Film History", "Film Interviews", "Film Reviews", "TV Reviews"),
+}  # fmt: skip
 #: Where `listen serve` previews DIR when the config names no public base URL.
 PREVIEW_BASE_URL = "http://127.0.0.1:8000/"
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def check_category(show: ShowConfig) -> None:
+    if show.category not in APPLE_CATEGORIES:
+        raise ListenError(f"[show] category {show.category!r} is not an Apple Podcasts category")
+    if show.subcategory and show.subcategory not in APPLE_CATEGORIES[show.category]:
+        raise ListenError(f"[show] subcategory {show.subcategory!r} is not under {show.category!r}")
 
 
 def xml_safe(text: str) -> str:
@@ -135,7 +174,14 @@ def episode_url(show: ShowConfig, name: str) -> str:
     return urljoin(base_url(show), f"{EPISODES}/{quote(name)}")
 
 
-def build_feed(manifests: list[Manifest], show: ShowConfig, max_items: int | None = None) -> bytes:
+def item_guid(manifest: Manifest, feed: FeedConfig, channel_guid: str) -> tuple[str, bool]:
+    """(guid, isPermaLink): stable across re-renders of the same article."""
+    if feed.guid == "url" and manifest.url:
+        return manifest.url, True
+    return str(uuid.uuid5(uuid.UUID(channel_guid), manifest.slug)), False
+
+
+def build_feed(manifests: list[Manifest], show: ShowConfig, feed: FeedConfig) -> bytes:
     feed_url = urljoin(base_url(show), FEED_NAME)
     fg = FeedGenerator()
     fg.load_extension("podcast")
@@ -157,19 +203,21 @@ def build_feed(manifests: list[Manifest], show: ShowConfig, max_items: int | Non
         fg.podcast.itunes_author(xml_safe(show.author))
     if show.owner_email:
         fg.podcast.itunes_owner(name=show.author or show.title, email=show.owner_email)
-    fg.podcast.itunes_category(show.category)
+    check_category(show)
+    fg.podcast.itunes_category(show.category, show.subcategory or None)
     fg.itunes_explicit.explicit = show.explicit
     fg.podcast.itunes_type("episodic")
     if show.artwork:
         artwork_url = urljoin(base_url(show), Path(show.artwork).name)
         fg.podcast.itunes_image(artwork_url)
         fg.image(url=artwork_url, title=xml_safe(show.title), link=show.site_url)
-    fg.podcast20.guid = podcast_guid(feed_url)
-    fg.podcast20.locked = (False, show.owner_email)
+    channel_guid = podcast_guid(feed_url)
+    fg.podcast20.guid = channel_guid
+    fg.podcast20.locked = (feed.locked, show.owner_email)
 
     ordered = sorted(manifests, key=lambda m: (_date(m), m.slug), reverse=True)
-    if max_items is not None:
-        ordered = ordered[:max_items]
+    if feed.max_items:
+        ordered = ordered[: feed.max_items]
     for manifest in ordered:
         entry = fg.add_entry(order="append")
         entry.title(xml_safe(manifest.title))
@@ -199,10 +247,10 @@ def build_feed(manifests: list[Manifest], show: ShowConfig, max_items: int | Non
     return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
 
 
-def write_feed(out: Path, show: ShowConfig, max_items: int | None = None) -> Path:
+def write_feed(out: Path, show: ShowConfig, feed: FeedConfig) -> Path:
     """Rebuild DIR/feed.xml from the manifests in DIR; unchanged input, unchanged bytes."""
     path = out / FEED_NAME
-    data = build_feed(load_manifests(out), show, max_items)
+    data = build_feed(load_manifests(out), show, feed)
     if not (path.is_file() and path.read_bytes() == data):
         write_bytes(path, data)
     return path

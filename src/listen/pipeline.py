@@ -20,7 +20,7 @@ from pathlib import Path
 from listen.config import AUDIO_FORMATS, SiteConfig, VoicePreset, find_preset
 from listen.errors import ListenError
 from listen.extract import Article, extract_file
-from listen.feed import write_feed
+from listen.feed import check_category, write_feed
 from listen.mix import MixedAudio, mix
 from listen.publish import (
     Manifest,
@@ -109,6 +109,8 @@ def render(
     preset: VoicePreset = find_preset(voice or config.render.voice, config)
     check_out_dir(out)
     artwork = load_artwork(config.show.artwork) if config.show.artwork else None
+    if feed:
+        check_category(config.show)
     cache = cache if cache is not None else TakeCache(default_cache_dir())
 
     work = [_Job(source=page, script=script_page(page, config), slug="") for page in pages]
@@ -140,7 +142,7 @@ def render(
     if config.show.artwork:
         publish_artwork(out, config.show.artwork)
     if feed:
-        write_feed(out, config.show)
+        write_feed(out, config.show, config.feed)
     return results
 
 
@@ -188,7 +190,7 @@ def _publish(
 def rebuild_feed(out: Path, config: SiteConfig) -> Path:
     if not out.is_dir():
         raise ListenError(f"output folder not found: {out}")
-    return write_feed(out, config.show)
+    return write_feed(out, config.show, config.feed)
 
 
 __all__ = ["RenderResult", "extract_page", "rebuild_feed", "render", "script_page"]

@@ -7,6 +7,7 @@ track, which Apple players and ffprobe read, plus Nero `chpl`), then iTunes-styl
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from mutagen.id3 import (
 )
 from mutagen.id3._tags import save_frame
 from mutagen.mp4 import MP4, MP4Cover
+from PIL import Image, UnidentifiedImageError
 
 from listen.errors import ListenError
 from listen.mix import TimedChapter, run_ffmpeg
@@ -62,16 +64,30 @@ class EpisodeTags:
     artwork: Artwork | None = None
 
 
+#: Apple Podcasts' artwork rule: a square JPEG or PNG, 1400 to 3000 pixels a side.
+ARTWORK_MIN_PX, ARTWORK_MAX_PX = 1400, 3000
+
+
 def load_artwork(path: Path) -> Artwork:
+    """Read and check the show artwork; anything podcast directories would reject is an error."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ListenError(f"cannot read artwork {path}: {exc.strerror or exc}") from None
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return Artwork(data, "image/png")
-    if data.startswith(b"\xff\xd8\xff"):
-        return Artwork(data, "image/jpeg")
-    raise ListenError(f"artwork {path} is not a PNG or JPEG image")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind, (width, height) = image.format, image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ListenError(f"artwork {path} is not a readable PNG or JPEG image") from None
+    if kind not in ("PNG", "JPEG"):
+        raise ListenError(f"artwork {path} is {kind}; podcast apps need PNG or JPEG")
+    if width != height or not ARTWORK_MIN_PX <= width <= ARTWORK_MAX_PX:
+        raise ListenError(
+            f"artwork {path} is {width}x{height}; it must be square, "
+            f"{ARTWORK_MIN_PX} to {ARTWORK_MAX_PX} pixels a side"
+        )
+    return Artwork(data, "image/png" if kind == "PNG" else "image/jpeg")
 
 
 def language_code(language: str) -> str:
