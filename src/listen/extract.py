@@ -69,11 +69,14 @@ class Thresholds:
     max_chrome_share_of_prose: float = 0.5
     #: Climb from the best-scoring container to its parent while the parent has this much
     #: more prose.
-    climb_ratio: float = 1.25
+    climb_ratio: float = 1.5
     #: A block whose whole text is boilerplate is only recognised as such when this short.
     max_boilerplate_chars: int = 160
     #: Less article text than this and the page is refused as "no article".
     min_article_chars: int = 200
+    #: A semantic body marker (itemprop=articleBody, .entry-content...) is trusted when it
+    #: holds at least this share of the page's prose.
+    body_marker_share: float = 0.5
 
 
 THRESHOLDS = Thresholds()
@@ -110,7 +113,16 @@ def clean_text(text: str) -> str:
 
 
 def element_text(el: Tag) -> str:
-    return clean_text(el.get_text(" "))
+    """Visible text: inline pieces joined as written ("<b>I</b>DF" is "IDF"), a space wherever
+    a block or line break separates them."""
+    parts: list[str] = []
+    for node in el.descendants:
+        if isinstance(node, NavigableString):
+            if not isinstance(node, Comment):
+                parts.append(str(node))
+        elif isinstance(node, Tag) and (node.name == "br" or node.name in BLOCK_TAGS):
+            parts.append(" ")
+    return clean_text("".join(parts))
 
 
 # --- 2. metadata -----------------------------------------------------------------------------
@@ -312,34 +324,39 @@ def read_metadata(soup: BeautifulSoup) -> Metadata:
 
 # --- 3. dropping what is never narrated ------------------------------------------------------
 
+#: Never text of the article, wherever they stand.
 NEVER_CONTENT_TAGS = (
     "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas",
-    "form", "button", "input", "select", "textarea", "label", "nav", "footer", "aside",
-    "audio", "video", "figcaption", "dialog", "menu", "link", "meta",
+    "button", "input", "select", "textarea", "label", "audio", "video", "figcaption",
+    "dialog", "menu", "link", "meta", "sup",
 )  # fmt: skip
+#: Site furniture by tag. Dropped like class-named chrome, with the same safety valve: an
+#: ASP.NET page wraps its whole body in one <form>, some themes put the article in <aside>.
+#: (<header> is not among them: sections carry their headings in one.)
+CHROME_TAGS = ("form", "nav", "footer", "aside")
 
 CHROME_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search", "dialog",
                 "alertdialog", "menu", "menubar", "toolbar", "alert"}  # fmt: skip
 
-# Class or id words of site chrome. Matched against whole tokens split on - _ and spaces, so
+# Class or id words of site chrome. Matched against whole tokens split on - _ and :, so
 # "share" matches "post-share-bar" but not "shareholders".
 CHROME_WORDS = {
     "nav", "navbar", "navigation", "menu", "breadcrumb", "breadcrumbs", "toc", "sidebar",
     "share", "sharing", "social", "sharedaddy", "subscribe", "subscription", "newsletter",
     "signup", "comment", "comments", "respond", "disqus", "related", "recommended", "recirc",
     "promo", "advert", "advertisement", "ads", "ad", "sponsor", "sponsored", "cookie",
-    "cookies", "consent", "gdpr", "banner", "popup", "modal", "footer", "masthead", "header",
-    "widget", "author-bio", "bio", "paywall", "tags", "tagcloud", "pagination", "pager",
-    "print", "listen", "tts", "player", "audio", "podcast", "caption", "credit", "credits",
-    "scroll", "scrolltop", "top-link", "backtotop", "skip", "hidden", "sr", "visually",
-    "infobox", "navbox", "reflist", "references", "footnotes", "mw-editsection", "editsection",
-    "byline", "dateline", "meta", "entry-meta", "post-meta", "toolbar", "actions", "follow",
+    "cookies", "consent", "gdpr", "banner", "popup", "modal", "footer", "masthead",
+    "author-bio", "bio", "paywall", "tags", "tagcloud", "pagination", "pager", "print",
+    "listen", "tts", "podcast", "caption", "credit", "credits", "scroll", "scrolltop",
+    "backtotop", "skip", "infobox", "navbox", "reflist", "references", "footnotes",
+    "editsection", "byline", "dateline", "meta", "toolbar", "actions", "follow",
 }  # fmt: skip
 CHROME_PHRASES = (
     "table-of-contents", "tableofcontents", "ez-toc", "elementor-toc", "read-more", "more-stories",
     "most-read", "most-popular", "author-box", "about-author", "scroll-top", "back-to-top",
     "screen-reader", "sr-only", "visually-hidden", "trinity", "listen-to", "text-to-speech",
-    "wp-block-buttons", "see-also", "external-links",
+    "audio-player", "media-player", "video-player", "jwplayer", "wp-block-buttons", "see-also",
+    "external-links", "mw-editsection", "site-header", "global-header",
 )  # fmt: skip
 # Containers that are article bodies even though they contain a chrome word ("entry-header"...).
 BODY_MARKERS = re.compile(
@@ -356,9 +373,10 @@ BOILERPLATE_TEXT = re.compile(
     r"your email address will not be published.*|required fields are marked.*|"
     r".*subscribe to our .*|subscribe(?: now)?|sign up.*newsletter.*|.*newsletter.*sign up.*|"
     r"scroll to top|back to top|advertisement|sponsored|share(?: this(?: article| post| story)?)?|"
-    r"share on \w+|follow us.*|related(?: articles| posts| stories)?|read more|see also|"
-    r"external links|references|notes|footnotes|print|email|skip to (?:main )?content|"
-    r"we use cookies.*|this site uses cookies.*|accept(?: all)?(?: cookies)?"
+    r"share on \w+|share this on \w+|follow us.*|related(?: articles| posts| stories)?|"
+    r"read more|see also|external links|references|notes|footnotes|print|email|"
+    r"skip to (?:main )?content|we use cookies.*|this site uses cookies.*|"
+    r"accept(?: all)?(?: cookies)?"
     r")[\s.:!*]*$",
     re.IGNORECASE,
 )
@@ -366,21 +384,20 @@ BOILERPLATE_TEXT = re.compile(
 
 def _tokens(el: Tag) -> list[str]:
     raw = [*el.get("class", []), el.get("id") or ""]
-    if isinstance(raw[0], str) and " " in raw[0]:
-        raw = raw[0].split() + raw[1:]
-    return [t.lower() for t in raw if t]
+    return [t.lower() for value in raw for t in str(value).split() if t]
+
+
+def is_body_marker(el: Tag) -> bool:
+    return el.get("itemprop") == "articleBody" or bool(BODY_MARKERS.search(" ".join(_tokens(el))))
 
 
 def looks_like_chrome(el: Tag) -> bool:
     """A site-furniture element by its tag, role, or class/id words."""
-    if el.name in ("html", "body", "main", "article"):
+    if el.name in ("html", "body", "main", "article") or is_body_marker(el):
         return False
-    if el.get("role", "").lower() in CHROME_ROLES:
+    if el.name in CHROME_TAGS or str(el.get("role", "")).lower() in CHROME_ROLES:
         return True
-    tokens = _tokens(el)
-    if not tokens or BODY_MARKERS.search(" ".join(tokens)):
-        return False
-    for token in tokens:
+    for token in _tokens(el):
         if any(phrase in token for phrase in CHROME_PHRASES):
             return True
         if CHROME_WORDS.intersection(re.split(r"[-_:]+", token)):
@@ -394,8 +411,8 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 def is_hidden(el: Tag) -> bool:
     return (
         el.has_attr("hidden")
-        or el.get("aria-hidden", "").lower() == "true"
-        or bool(_HIDDEN_STYLE.search(el.get("style", "")))
+        or str(el.get("aria-hidden", "")).lower() == "true"
+        or bool(_HIDDEN_STYLE.search(str(el.get("style", ""))))
     )
 
 
@@ -404,109 +421,147 @@ def is_boilerplate_block(el: Tag) -> bool:
     return len(text) <= THRESHOLDS.max_boilerplate_chars and bool(BOILERPLATE_TEXT.match(text))
 
 
-def is_footnote_marker(el: Tag) -> bool:
-    return el.name == "sup" and bool(
-        re.fullmatch(r"[\[\(]?[\d,\s*†‡a-z-]{1,8}[\]\)]?", element_text(el))
-    )
+# --- measuring prose -------------------------------------------------------------------------
+
+BLOCK_TAGS = (
+    "p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt", "dd", "blockquote",
+    "pre", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "h1", "h2", "h3",
+    "h4", "h5", "h6", "header", "footer", "nav", "aside", "form", "figure", "details",
+    "summary", "hr", "center", "address", "body", "html",
+)  # fmt: skip
+HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
-def _prose_chars(el: Tag) -> int:
-    return sum(len(element_text(p)) for p in el.find_all("p"))
+def _block_parent(node: NavigableString | Tag) -> Tag | None:
+    parent = node.parent
+    while parent is not None and parent.name not in BLOCK_TAGS:
+        parent = parent.parent
+    return parent
+
+
+def prose_units(root: Tag) -> dict[int, tuple[Tag, int]]:
+    """Innermost block elements holding running text of their own (not in links, headings or
+    navigation-like lists), with that text's length. Counts `<p>`s and, just as well, the bare
+    text and `<div>` paragraphs that many CMSs emit."""
+    text_len: dict[int, int] = {}
+    link_len: dict[int, int] = {}
+    blocks: dict[int, Tag] = {}
+    for node in root.find_all(string=True):
+        if isinstance(node, Comment):
+            continue
+        length = len(node.strip())
+        if not length:
+            continue
+        block = _block_parent(node)
+        if block is None or block.name in HEADING_TAGS:
+            continue
+        key = id(block)
+        blocks[key] = block
+        text_len[key] = text_len.get(key, 0) + length
+        if node.find_parent("a") is not None:
+            link_len[key] = link_len.get(key, 0) + length
+    return {
+        key: (blocks[key], length)
+        for key, length in text_len.items()
+        if length >= THRESHOLDS.min_paragraph_chars
+        and link_len.get(key, 0) / length <= THRESHOLDS.max_link_density
+    }
+
+
+def prose_by_element(root: Tag) -> dict[int, int]:
+    """For every element, how much prose it holds (its units and its descendants' units)."""
+    totals: dict[int, int] = {}
+    for block, length in prose_units(root).values():
+        node: Tag | None = block
+        while node is not None:
+            totals[id(node)] = totals.get(id(node), 0) + length
+            node = node.parent
+    return totals
 
 
 def drop_chrome(root: Tag) -> None:
     for comment in root.find_all(string=lambda s: isinstance(s, Comment)):
         comment.extract()
     for el in root.find_all(NEVER_CONTENT_TAGS):
-        el.decompose()
-    total_prose = max(_prose_chars(root), 1)
+        if not el.decomposed and (el.name != "sup" or is_footnote_marker(el)):
+            el.decompose()
+    keep = _article_holders(root)
     for el in list(root.find_all(True)):
         if el.decomposed:
             continue
-        if (
-            is_hidden(el)
-            or is_footnote_marker(el)
-            or (
-                looks_like_chrome(el)
-                # Safety valve: a wrapper with a chrome-ish class that holds the article stays.
-                and _prose_chars(el) / total_prose <= THRESHOLDS.max_chrome_share_of_prose
-            )
-        ):
+        if is_hidden(el) or (looks_like_chrome(el) and id(el) not in keep):
             el.decompose()
     for el in list(root.find_all(BLOCK_TAGS)):
         if not el.decomposed and is_boilerplate_block(el):
             el.decompose()
 
 
+def _article_holders(root: Tag) -> set[int]:
+    """The safety valve for chrome rules: elements that must stay even if they look like chrome
+    (a theme's "share-enabled" article wrapper, an ASP.NET page's all-enclosing <form>). Those
+    are the ancestors of a semantic body marker that holds real prose; without such a marker,
+    the elements holding most of the page's prose."""
+    prose = prose_by_element(root)
+    holders: set[int] = set()
+    for marker in root.find_all(True):
+        if is_body_marker(marker) and prose.get(id(marker), 0) >= THRESHOLDS.min_article_chars:
+            holders.add(id(marker))
+            holders.update(id(parent) for parent in marker.parents)
+    if holders:
+        return holders
+    total = max(prose.get(id(root), 0), 1)
+    return {
+        id(el)
+        for el in root.find_all(True)
+        if prose.get(id(el), 0) / total > THRESHOLDS.max_chrome_share_of_prose
+    }
+
+
+def is_footnote_marker(el: Tag) -> bool:
+    return bool(re.fullmatch(r"[\[\(]?[\d,\s*†‡a-z-]{1,8}[\]\)]?", element_text(el)))
+
+
 # --- 4. finding the article body -------------------------------------------------------------
 
-BLOCK_TAGS = (
-    "p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt", "dd", "blockquote",
-    "pre", "table", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "header", "figure",
-    "details", "summary", "hr", "br", "center", "address",
-)  # fmt: skip
-HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-PROSE_TAGS = ("p", "li", "blockquote", "pre", "dd", "td")
-
-
-def _link_density(el: Tag, text_len: int) -> float:
-    if not text_len:
-        return 1.0
-    return sum(len(element_text(a)) for a in el.find_all("a")) / text_len
-
-
-def _prose_paragraphs(root: Tag) -> Iterator[tuple[Tag, int]]:
-    for el in root.find_all(PROSE_TAGS):
-        if el.find(PROSE_TAGS):
-            continue  # count only innermost prose elements
-        length = len(element_text(el))
-        if (
-            length >= THRESHOLDS.min_paragraph_chars
-            and _link_density(el, length) <= THRESHOLDS.max_link_density
-        ):
-            yield el, length
-
-
-def _good_prose(el: Tag) -> int:
-    return sum(length for _, length in _prose_paragraphs(el))
+CONTAINER_TAGS = ("div", "section", "article", "main", "td", "blockquote", "body")
 
 
 def find_body(soup: BeautifulSoup) -> Tag | None:
     """The element holding the article text: a semantic marker if it holds most of the prose,
     else the best text-density container, widened to the ancestor that holds all its sections."""
     root = soup.body or soup
-    total = _good_prose(root)
+    prose = prose_by_element(root)
+    total = prose.get(id(root), 0)
     if total == 0:
         return None
-    marked = [
-        el
-        for el in root.find_all(True)
-        if el.get("itemprop") == "articleBody" or BODY_MARKERS.search(" ".join(_tokens(el)))
-    ]
+    marked = [el for el in root.find_all(True) if is_body_marker(el)]
     for el in marked:
-        if _good_prose(el) >= 0.6 * total:
-            return _widen(el)
+        if prose.get(id(el), 0) >= THRESHOLDS.body_marker_share * total:
+            return _widen(el, prose)
     scores: dict[int, float] = {}
     nodes: dict[int, Tag] = {}
-    for para, length in _prose_paragraphs(root):
-        for weight, ancestor in zip(
-            (1.0, 0.5), (para.parent, para.parent and para.parent.parent), strict=True
-        ):
-            if isinstance(ancestor, Tag):
-                scores[id(ancestor)] = scores.get(id(ancestor), 0.0) + weight * length
-                nodes[id(ancestor)] = ancestor
+    for block, length in prose_units(root).values():
+        candidates = [(1.0, block.parent), (0.5, block.parent and block.parent.parent)]
+        if block.name in CONTAINER_TAGS:  # text straight in a <div>: the div is the body
+            candidates.append((1.0, block))
+        for weight, candidate in candidates:
+            if isinstance(candidate, Tag):
+                scores[id(candidate)] = scores.get(id(candidate), 0.0) + weight * length
+                nodes[id(candidate)] = candidate
     best = nodes[max(scores, key=scores.__getitem__)]
-    return _widen(best)
+    return _widen(best, prose)
 
 
-def _widen(el: Tag) -> Tag:
-    prose = _good_prose(el)
-    while isinstance(el.parent, Tag) and el.parent.name not in ("body", "html", "[document]"):
-        parent_prose = _good_prose(el.parent)
-        if parent_prose < THRESHOLDS.climb_ratio * prose:
+def _widen(el: Tag, prose: dict[int, int]) -> Tag:
+    """Climb to the ancestor that holds the rest of the article: each ancestor with clearly
+    more prose than the current pick becomes the pick (wrappers that add nothing are passed)."""
+    best = el
+    for ancestor in el.parents:
+        if ancestor.name in ("body", "html", "[document]"):
             break
-        el, prose = el.parent, parent_prose
-    return el
+        if prose.get(id(ancestor), 0) >= THRESHOLDS.climb_ratio * prose.get(id(best), 0):
+            best = ancestor
+    return best
 
 
 # --- 5. walking the body into sections -------------------------------------------------------
@@ -519,7 +574,7 @@ class _Walker:
     _inline: list[str] = field(default_factory=list)
 
     def flush(self, kind: str = "paragraph") -> None:
-        text = clean_text(" ".join(self._inline))
+        text = clean_text("".join(self._inline))
         self._inline.clear()
         if text:
             self.blocks.append((0, kind, text))
@@ -540,6 +595,9 @@ class _Walker:
                     self.blocks.append((int(name[1]), "heading", text))
             elif name == "br":
                 self.flush(kind)
+            elif name == "table" and is_data_table(child):
+                self.flush(kind)
+                self.blocks.extend((0, "table_row", row) for row in table_sentences(child))
             elif name in BLOCK_TAGS:
                 self.flush(kind)
                 child_kind = {"li": "list_item", "blockquote": "quote", "pre": "code"}.get(
@@ -549,6 +607,39 @@ class _Walker:
                 self.flush(child_kind)
             else:
                 self.walk(child, kind)
+
+
+def is_data_table(table: Tag) -> bool:
+    """A table of values (read row by row), not a layout table holding paragraphs."""
+    if table.find("table"):
+        return False
+    for cell in table.find_all(["td", "th"]):
+        if cell.find(["p", "div", "ul", "ol", *HEADING_TAGS]) and len(element_text(cell)) > 80:
+            return False
+    return len(table.find_all("tr")) >= 2
+
+
+def table_sentences(table: Tag) -> list[str]:
+    """A data table as sentences: "Header: value, Header: value." per row; the caption first."""
+    rows = [[element_text(c) for c in tr.find_all(["td", "th"])] for tr in table.find_all("tr")]
+    rows = [r for r in rows if any(r)]
+    if not rows:
+        return []
+    first = table.find("tr")
+    has_header = first is not None and not first.find("td")
+    header, body = (rows[0], rows[1:]) if has_header else ([], rows)
+    sentences = []
+    caption = table.find("caption")
+    if caption and element_text(caption):
+        sentences.append(element_text(caption).rstrip(".") + ".")
+    for row in body:
+        if header and len(header) == len(row):
+            pairs = [f"{h}: {v}" if h else v for h, v in zip(header, row, strict=True) if v]
+        else:
+            pairs = [v for v in row if v]
+        if pairs:
+            sentences.append(", ".join(pairs).rstrip(".") + ".")
+    return sentences
 
 
 def _same_text(a: str, b: str) -> bool:
