@@ -45,6 +45,22 @@ class FeedConfig:
 
 
 @dataclass(frozen=True)
+class ExtractRules:
+    """A publisher's pins for extraction (`[extract]` in listen.toml). Automatic extraction is
+    the fallback wherever a rule matches nothing."""
+
+    #: CSS selectors for the element holding the article body (the first that matches wins).
+    body: tuple[str, ...] = ()
+    #: CSS selectors of elements never narrated (site furniture automatic rules miss).
+    drop: tuple[str, ...] = ()
+    #: CSS selectors for the headline.
+    headline: tuple[str, ...] = ()
+    #: How many heading levels start chapters: 1 = only the top level used in the body
+    #: (deeper headings are read inside their chapter), 2 = the next level too, and so on.
+    chapter_depth: int = 1
+
+
+@dataclass(frozen=True)
 class Pauses:
     """Silence between units of speech, in milliseconds."""
 
@@ -69,6 +85,7 @@ class SiteConfig:
     show: ShowConfig = field(default_factory=ShowConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     feed: FeedConfig = field(default_factory=FeedConfig)
+    extract: ExtractRules = field(default_factory=ExtractRules)
     voice_dirs: tuple[Path, ...] = ()
     source: Path | None = None
 
@@ -108,6 +125,12 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
         render_table["pauses"] = Pauses(**_known(Pauses, render_table["pauses"], "[render.pauses]"))
     if render_table.get("format", "mp3") not in AUDIO_FORMATS:
         raise ListenError(f"[render] format must be one of {', '.join(AUDIO_FORMATS)}")
+    extract_table = _known(ExtractRules, data.get("extract", {}), "[extract]")
+    for key in ("body", "drop", "headline"):
+        value = extract_table.get(key, ())
+        extract_table[key] = (value,) if isinstance(value, str) else tuple(value)
+    if not 1 <= int(extract_table.get("chapter_depth", 1)) <= 5:
+        raise ListenError("[extract] chapter_depth must be 1 to 5")
     feed_table = _known(FeedConfig, data.get("feed", {}), "[feed]")
     if feed_table.get("guid", "url") not in ("url", "slug"):
         raise ListenError('[feed] guid must be "url" or "slug"')
@@ -117,6 +140,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
             show=ShowConfig(**show_table),
             render=RenderConfig(**render_table),
             feed=FeedConfig(**feed_table),
+            extract=ExtractRules(**extract_table),
             voice_dirs=voice_dirs,
             source=source,
         )

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
+from listen.config import ExtractRules
 from listen.errors import ListenError
 
 
@@ -677,8 +678,11 @@ def build_sections(blocks: Iterable[tuple[int, str, str]], title: str) -> tuple[
     return tuple(sections)
 
 
-def extract(data: bytes | str, source: str = "<page>") -> Article:
+def extract(
+    data: bytes | str, source: str = "<page>", rules: ExtractRules | None = None
+) -> Article:
     """Parse one article page. Raises ListenError when the page holds no article."""
+    rules = rules or ExtractRules()
     soup = parse_html(data)
     meta = read_metadata(soup)
     drop_chrome(soup)
@@ -719,5 +723,5 @@ def _first_sentences(sections: tuple[Section, ...], limit: int = 300) -> str | N
     return None
 
 
-def extract_file(path: Path) -> Article:
-    return extract(read_page(path), source=str(path))
+def extract_file(path: Path, rules: ExtractRules | None = None) -> Article:
+    return extract(read_page(path), source=str(path), rules=rules)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from listen.config import AUDIO_FORMATS, SiteConfig, VoicePreset, find_preset
+from listen.config import AUDIO_FORMATS, ExtractRules, SiteConfig, VoicePreset, find_preset
 from listen.errors import ListenError
 from listen.extract import Article, extract_file
 from listen.feed import check_category, write_feed
@@ -58,7 +58,8 @@ class _Job:
 
 
 def extract_page(path: Path, config: SiteConfig | None = None) -> Article:
-    return extract_file(path)
+    rules = config.extract if config else ExtractRules()
+    return extract_file(path, rules)
 
 
 def script_page(path: Path, config: SiteConfig | None = None) -> Script:
