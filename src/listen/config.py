@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -194,8 +195,11 @@ def load_preset(path: Path) -> VoicePreset:
     table.setdefault("name", path.stem)
     table.pop("path", None)
     table = _known(VoicePreset, table, str(path))
-    if table.get("engine") not in ENGINES:
-        raise ListenError(f"{path}: engine must be one of {', '.join(ENGINES)}")
+    engine = str(table.get("engine", ""))
+    if engine not in ENGINES and not re.fullmatch(r"[\w.]+:\w+", engine):
+        raise ListenError(
+            f"{path}: engine must be one of {', '.join(ENGINES)}, or module:Class of a plugin"
+        )
     try:
         rate = float(table.get("rate", 1.0))
     except (TypeError, ValueError):

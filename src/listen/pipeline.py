@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from listen.cache import TakeCache, take_key
 from listen.config import AUDIO_FORMATS, ExtractRules, SiteConfig, VoicePreset, find_preset
 from listen.errors import ListenError
 from listen.extract import Article, extract_file
@@ -32,7 +33,7 @@ from listen.publish import (
     slug_for,
 )
 from listen.script import Script, build_script
-from listen.synthesize import SynthesisStats, TakeCache, default_cache_dir, synthesize_all
+from listen.synthesize import synthesize_all, voice_identity
 from listen.tag import Artwork, EpisodeTags, load_artwork, tag
 
 #: progress(page, done, total): sentences synthesized (or found in the cache) for one page.
@@ -49,12 +50,18 @@ class RenderResult:
 
 
 @dataclass
+class PageStats:
+    synthesized: int = 0
+    cached: int = 0
+
+
+@dataclass
 class _Job:
     source: Path
     script: Script
     slug: str
     audio: MixedAudio | None = None
-    stats: SynthesisStats = field(default_factory=SynthesisStats)
+    stats: PageStats = field(default_factory=lambda: PageStats())
 
 
 def extract_page(path: Path, config: SiteConfig | None = None) -> Article:
@@ -81,6 +88,30 @@ def _episode_tags(
         description=article.summary,
         artwork=artwork,
     )
+
+
+def _tracker(
+    work: list[_Job], keys_of: list[list[str]], progress: Progress | None
+) -> Callable[[str, bool], None]:
+    """Per-page counts (and progress reports) from the batch's per-take notices."""
+    pages_of: dict[str, list[int]] = {}
+    for index, keys in enumerate(keys_of):
+        for key in keys:
+            pages_of.setdefault(key, []).append(index)
+    done = [0] * len(work)
+
+    def on_take(key: str, from_cache: bool) -> None:
+        for index in pages_of[key]:
+            job = work[index]
+            done[index] += 1
+            if from_cache:
+                job.stats.cached += 1
+            else:
+                job.stats.synthesized += 1
+            if progress:
+                progress(str(job.source), done[index], len(keys_of[index]))
+
+    return on_take
 
 
 def _unique_slugs(jobs: list[_Job]) -> None:
@@ -112,28 +143,32 @@ def render(
     artwork = load_artwork(config.show.artwork) if config.show.artwork else None
     if feed:
         check_category(config.show)
-    cache = cache if cache is not None else TakeCache(default_cache_dir())
+    cache = cache if cache is not None else TakeCache()
+    identity = voice_identity(preset)
 
     work = [_Job(source=page, script=script_page(page, config), slug="") for page in pages]
     for job in work:
         job.slug = slug_for(job.script.article.url, str(job.source))
     _unique_slugs(work)
 
+    # One batch for all pages, so they share the worker pool.
+    keys_of = [[take_key(identity, s.spoken) for s in job.script.sentences] for job in work]
+    refs = iter(
+        synthesize_all(
+            [s.spoken for job in work for s in job.script.sentences],
+            preset,
+            cache,
+            jobs=jobs,
+            on_take=_tracker(work, keys_of, progress),
+        )
+    )
+
     with tempfile.TemporaryDirectory(prefix="listen-render-") as tmp:
         for index, job in enumerate(work):
             workdir = Path(tmp) / str(index)
             workdir.mkdir()
-            texts = [s.spoken for s in job.script.sentences]
-            report = (
-                (lambda done, total, name=str(job.source): progress(name, done, total))
-                if progress
-                else None
-            )
-            takes = synthesize_all(
-                texts, preset, cache, jobs=jobs, progress=report, stats=job.stats
-            )
-            job.audio = mix(job.script, takes, config.render, fmt, workdir)
-            del takes
+            takes = [next(refs) for _ in job.script.sentences]
+            job.audio = mix(job.script, takes, cache, config.render, fmt, workdir)
             tag(
                 job.audio.path,
                 fmt,

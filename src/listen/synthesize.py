@@ -7,17 +7,14 @@ from a `VoicePreset`, and a take's audio is cached under a key made of everythin
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import functools
 import hashlib
-import io
 import json
 import os
 import sys
 import tempfile
 import threading
-import wave
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -27,9 +24,12 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from pydub import AudioSegment
 
+from listen.cache import TakeCache, TakeRef, take_key
 from listen.config import VoicePreset
 from listen.errors import ListenError
+from listen.loudness import summarize_take
 
 #: Samples quieter than this (int16 peak) count as silence when trimming and checking takes.
 SILENCE_PEAK = 300
@@ -37,6 +37,8 @@ SILENCE_PEAK = 300
 TRIM_MARGIN_MS = 30
 #: A take whose loudest sample is below this is silent: an engine failure, never a gap.
 MIN_AUDIBLE_PEAK = 1000
+#: Fade at each end of a take (pydub), so that joins never click.
+FADE_MS = 8
 
 
 @dataclass(frozen=True)
@@ -301,107 +303,107 @@ def _pick_espeak_voice(preset: VoicePreset) -> str:
     raise ListenError(f"voice {preset.name!r}: espeak-ng has no voice {wanted!r}")
 
 
-# --- engines, cache and the batch entry point ------------------------------------------------
+# --- engines and the batch entry point -------------------------------------------------------
 
 ENGINE_CLASSES: dict[str, Callable[[VoicePreset], Engine]] = {
     "piper": PiperEngine,
     "pyttsx3": Pyttsx3Engine,
 }
+#: The fast system voice is only worth worker processes for this many sentences or more.
+MIN_UNITS_FOR_POOL = {"piper": 2, "pyttsx3": 48}
 
 
-def load_engine(preset: VoicePreset) -> Engine:
-    return ENGINE_CLASSES[preset.engine](preset)
-
-
-def default_cache_dir() -> Path:
-    if env := os.environ.get("LISTEN_CACHE_DIR"):
-        return Path(env)
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("listen")) / "takes"
-
-
-class TakeCache:
-    """Content-addressed WAV files: `<dir>/<key[:2]>/<key>.wav`."""
-
-    def __init__(self, directory: Path | None) -> None:
-        self.directory = directory
-
-    @staticmethod
-    def key(identity: dict[str, str | float], text: str) -> str:
-        blob = json.dumps({"voice": identity, "text": text}, sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(blob.encode()).hexdigest()
-
-    def _path(self, key: str) -> Path:
-        assert self.directory is not None
-        return self.directory / key[:2] / f"{key}.wav"
-
-    def get(self, key: str) -> Take | None:
-        if self.directory is None:
-            return None
-        path = self._path(key)
-        try:
-            with wave.open(str(path), "rb") as wav:
-                frames = wav.readframes(wav.getnframes())
-                rate = wav.getframerate()
-        except (OSError, EOFError, wave.Error):
-            return None
-        samples = np.frombuffer(frames, dtype=np.int16)
-        if samples.size == 0:
-            return None
-        os.utime(path)  # recency, for least-recently-used pruning
-        return Take(samples=samples, sample_rate=rate)
-
-    def put(self, key: str, take: Take) -> None:
-        if self.directory is None:
-            return
-        from listen.atomic import write_bytes
-
-        buffer = io.BytesIO()
-        with wave.open(buffer, "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(take.sample_rate)
-            wav.writeframes(take.samples.tobytes())
-        # A cache that cannot be written only costs speed.
-        with contextlib.suppress(OSError):
-            write_bytes(self._path(key), buffer.getvalue())
+def load_engine(preset: VoicePreset, threads: int = 1) -> Engine:
+    """The preset's engine. `engine = "package.module:Class"` names a plugin: any class
+    taking the preset and following the `Engine` protocol."""
+    if preset.engine == "piper":
+        return PiperEngine(preset, threads=threads)
+    if preset.engine in ENGINE_CLASSES:
+        return ENGINE_CLASSES[preset.engine](preset)
+    module_name, _, class_name = preset.engine.partition(":")
+    try:
+        engine_class = getattr(import_module(module_name), class_name)
+    except (ImportError, AttributeError):
+        raise ListenError(f"voice {preset.name!r}: cannot load engine {preset.engine!r}") from None
+    return engine_class(preset)
 
 
 def make_take(engine: Engine, text: str) -> Take:
+    """Synthesize, trim to the speech, check it is audible, and fade its ends (so that joins
+    never click)."""
     samples = trim_silence(engine.synthesize(text), engine.sample_rate)
     check_audible(samples, engine.preset.name, text)
-    return Take(samples=samples, sample_rate=engine.sample_rate)
+    return Take(samples=fade_ends(samples, engine.sample_rate), sample_rate=engine.sample_rate)
+
+
+def fade_ends(samples: np.ndarray, rate: int) -> np.ndarray:
+    segment = AudioSegment(data=samples.tobytes(), sample_width=2, frame_rate=rate, channels=1)
+    fade = min(FADE_MS, len(segment) // 4)
+    faded = segment.fade_in(fade).fade_out(fade)
+    return np.frombuffer(faded.raw_data, dtype=np.int16).copy()
+
+
+def _synthesize_into(engine: Engine, cache: TakeCache, key: str, text: str) -> TakeRef:
+    take = make_take(engine, text)
+    summary = summarize_take(take.samples, take.sample_rate)
+    return cache.store(key, take.samples, take.sample_rate, summary)
 
 
 # A worker process keeps its engine for its whole life: loading a model is the expensive part.
-_WORKER_ENGINE: Engine | None = None
+_WORKER: tuple[Engine, TakeCache] | None = None
 
 
-def _worker_init(preset: VoicePreset) -> None:
-    global _WORKER_ENGINE
-    _WORKER_ENGINE = (
-        PiperEngine(preset, threads=1) if preset.engine == "piper" else load_engine(preset)
-    )
+def _worker_init(preset: VoicePreset, cache_dir: Path) -> None:
+    global _WORKER
+    _WORKER = (load_engine(preset, threads=1), TakeCache(cache_dir))
 
 
-def _worker_take(text: str) -> tuple[bytes, int]:
-    assert _WORKER_ENGINE is not None
-    take = make_take(_WORKER_ENGINE, text)
-    return take.samples.tobytes(), take.sample_rate
+def _worker_take(job: tuple[str, str]) -> TakeRef:
+    assert _WORKER is not None
+    engine, cache = _WORKER
+    key, text = job
+    return _synthesize_into(engine, cache, key, text)
 
 
 def default_jobs() -> int:
-    return max(
-        1,
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1),
-    )
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
-@dataclass
-class SynthesisStats:
-    synthesized: int = 0
-    cached: int = 0
+def voice_identity(preset: VoicePreset) -> dict[str, str | float]:
+    """Everything about the voice that shapes its audio: part of every take's cache key."""
+    return _identity(preset)
+
+
+@functools.lru_cache(maxsize=16)
+def _identity(preset: VoicePreset) -> dict[str, str | float]:
+    if preset.engine == "piper":
+        model = resolve_piper_model(preset)
+        stat = model.stat()
+        return {
+            "engine": "piper",
+            "engine_version": _package_version("piper-tts"),
+            "model": model.name,
+            "model_sha256": file_digest(model, stat.st_size, stat.st_mtime_ns),
+            "rate": preset.rate,
+        }
+    return _local_engine(preset, 1).identity()
+
+
+def _package_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return ""
+
+
+@functools.lru_cache(maxsize=4)
+def _local_engine(preset: VoicePreset, threads: int) -> Engine:
+    """An engine in this process, kept for the next render (a CMS calls render repeatedly)."""
+    return load_engine(preset, threads=threads)
 
 
 def synthesize_all(
@@ -409,67 +411,38 @@ def synthesize_all(
     preset: VoicePreset,
     cache: TakeCache,
     jobs: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    stats: SynthesisStats | None = None,
-) -> list[Take]:
-    """Takes for every text, in order: from the cache where possible, the rest synthesized by a
-    pool of worker processes (Piper) or in this process (the fast system voice)."""
-    stats = stats if stats is not None else SynthesisStats()
-    engine: Engine | None = None
-    identity = _identity_for(preset)
-    keys = [TakeCache.key(identity, t) for t in texts]
-    takes: list[Take | None] = [cache.get(k) for k in keys]
-    missing = sorted({t for t, take in zip(texts, takes, strict=True) if take is None})
-    done = len(texts) - sum(1 for t in takes if t is None)
-    stats.cached += done
-    if progress:
-        progress(done, len(texts))
-    made: dict[str, Take] = {}
+    on_take: Callable[[str, bool], None] | None = None,
+) -> list[TakeRef]:
+    """A cached take for every text, in order. Takes already in the cache are reused; the rest
+    are synthesized once each (repeated texts share a take) by a pool of worker processes,
+    each with its own engine, or in this process for a few sentences of the fast system voice.
+    Samples go straight to the cache; only references come back, so memory stays flat.
+
+    `on_take(key, from_cache)` is called once per distinct take as it becomes available."""
+    identity = voice_identity(preset)
+    keys = [take_key(identity, text) for text in texts]
+    found: dict[str, TakeRef] = {}
+    for key in dict.fromkeys(keys):
+        if (ref := cache.lookup(key)) is not None:
+            found[key] = ref
+            if on_take:
+                on_take(key, True)
+    todo = list({key: text for key, text in zip(keys, texts, strict=True) if key not in found}
+                .items())  # fmt: skip
     jobs = jobs or default_jobs()
-    if missing and preset.engine == "piper" and jobs > 1 and len(missing) > 1:
+    if jobs > 1 and len(todo) >= MIN_UNITS_FOR_POOL.get(preset.engine, 2):
         ctx = get_context("spawn")  # onnxruntime is not fork-safe
-        with ProcessPoolExecutor(
-            max_workers=min(jobs, len(missing)),
-            mp_context=ctx,
-            initializer=_worker_init,
-            initargs=(preset,),
-        ) as pool:
-            for text, (raw, rate) in zip(missing, pool.map(_worker_take, missing), strict=True):
-                made[text] = Take(np.frombuffer(raw, dtype=np.int16), rate)
-                done += sum(1 for t in texts if t == text)
-                if progress:
-                    progress(done, len(texts))
-    elif missing:
-        engine = _cached_engine(preset)
-        for text in missing:
-            made[text] = make_take(engine, text)
-            done += sum(1 for t in texts if t == text)
-            if progress:
-                progress(done, len(texts))
-    stats.synthesized += len(missing)
-    result: list[Take] = []
-    for key, text, take in zip(keys, texts, takes, strict=True):
-        if take is None:
-            take = made[text]
-            cache.put(key, take)
-        result.append(take)
-    return result
-
-
-@functools.lru_cache(maxsize=4)
-def _cached_engine(preset: VoicePreset) -> Engine:
-    return load_engine(preset)
-
-
-@functools.lru_cache(maxsize=16)
-def _identity_for(preset: VoicePreset) -> dict[str, str | float]:
-    if preset.engine == "piper":
-        model = resolve_piper_model(preset)
-        stat = model.stat()
-        return {
-            "engine": "piper",
-            "model": model.name,
-            "model_sha256": file_digest(model, stat.st_size, stat.st_mtime_ns),
-            "rate": preset.rate,
-        }
-    return _cached_engine(preset).identity()
+        workers = min(jobs, len(todo))
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
+                                 initargs=(preset, cache.directory)) as pool:  # fmt: skip
+            for ref in pool.map(_worker_take, todo):
+                found[ref.key] = ref
+                if on_take:
+                    on_take(ref.key, False)
+    else:
+        engine = _local_engine(preset, jobs)
+        for key, text in todo:
+            found[key] = _synthesize_into(engine, cache, key, text)
+            if on_take:
+                on_take(key, False)
+    return [found[key] for key in keys]

@@ -1,0 +1,178 @@
+"""The take cache: synthesized audio stored under a key of everything that shaped it.
+
+A take is a 16-bit mono WAV at `<dir>/<key[:2]>/<key>.wav`, written atomically, with its
+loudness summary beside it (`<key>.loudness`, see `listen.loudness`). The key is a
+SHA-256 of the voice's identity (engine, model and its digest, engine version, settings) and
+the exact text the engine is given (so lexicon respellings and phonemes are part of it): an
+edit re-synthesizes exactly the sentences whose key changed. Reads refresh a file's mtime, and
+pruning removes the least recently used takes above a size limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+import wave
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from listen.atomic import write_bytes
+from listen.loudness import TakeSummary, summarize_take
+
+#: Default size limit of the cache, in bytes.
+DEFAULT_MAX_BYTES = 2 * 1024**3
+WAV_HEADER_BYTES = 44
+#: A temporary file this old belongs to a writer that died (a live one renames within seconds).
+STALE_TEMP_SECONDS = 3600
+
+
+def default_cache_dir() -> Path:
+    """`$LISTEN_CACHE_DIR`, else the platform's user cache folder."""
+    if env := os.environ.get("LISTEN_CACHE_DIR"):
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("listen")) / "takes"
+
+
+def take_key(identity: Mapping[str, str | float], text: str) -> str:
+    blob = json.dumps({"voice": dict(identity), "text": text}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class TakeRef:
+    """A take in the cache: where it is and how long it is, without its samples."""
+
+    key: str
+    samples: int
+    sample_rate: int
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    directory: Path
+    takes: int
+    bytes: int
+
+
+class TakeCache:
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or default_cache_dir()
+
+    def path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.wav"
+
+    def lookup(self, key: str) -> TakeRef | None:
+        """The take if it is present and whole (a truncated file counts as missing)."""
+        path = self.path(key)
+        try:
+            with wave.open(str(path), "rb") as wav:
+                frames, rate = wav.getnframes(), wav.getframerate()
+                whole = wav.getsampwidth() == 2 and wav.getnchannels() == 1
+            size = path.stat().st_size
+        except (OSError, EOFError, wave.Error):
+            return None
+        if not whole or frames == 0 or size < WAV_HEADER_BYTES + 2 * frames:
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recency, for least-recently-used pruning
+        return TakeRef(key, frames, rate)
+
+    def read(self, ref: TakeRef) -> np.ndarray:
+        with wave.open(str(self.path(ref.key)), "rb") as wav:
+            samples = np.frombuffer(wav.readframes(ref.samples), dtype=np.int16)
+        if len(samples) != ref.samples:
+            raise OSError(f"take {ref.key} is truncated")
+        return samples
+
+    def summary_path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.loudness"
+
+    def store(
+        self, key: str, samples: np.ndarray, sample_rate: int, summary: TakeSummary
+    ) -> TakeRef:
+        """Store a take and its loudness summary (the summary first: a take is only found
+        once its WAV exists, and then its summary does too)."""
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes(self.summary_path(key), summary.to_bytes())
+        header = _wav_header(len(samples), sample_rate)
+        write_bytes(path, header + samples.astype("<i2").tobytes())
+        return TakeRef(key, len(samples), sample_rate)
+
+    def read_summary(self, ref: TakeRef) -> TakeSummary:
+        """The take's loudness summary; rebuilt from the take if missing or damaged."""
+        try:
+            summary = TakeSummary.from_bytes(self.summary_path(ref.key).read_bytes())
+        except OSError:
+            summary = None
+        if summary is None:
+            summary = summarize_take(self.read(ref), ref.sample_rate)
+            with contextlib.suppress(OSError):
+                write_bytes(self.summary_path(ref.key), summary.to_bytes())
+        return summary
+
+    def _files(self) -> list[tuple[float, int, Path]]:
+        """(last use, bytes with the loudness sidecar, path) for every take."""
+        files = []
+        for path in self.directory.glob("??/*.wav"):
+            with contextlib.suppress(OSError):
+                stat = path.stat()
+                sidecar = path.with_suffix(".loudness")
+                extra = sidecar.stat().st_size if sidecar.exists() else 0
+                files.append((stat.st_mtime, stat.st_size + extra, path))
+        return files
+
+    def stats(self) -> CacheStats:
+        files = self._files()
+        return CacheStats(self.directory, len(files), sum(size for _, size, _ in files))
+
+    def prune(self, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
+        """Delete least recently used takes until the cache fits `max_bytes`; return how many."""
+        files = sorted(self._files())
+        total = sum(size for _, size, _ in files)
+        removed = 0
+        for _, size, path in files:
+            if total <= max_bytes:
+                break
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+            with contextlib.suppress(FileNotFoundError):
+                path.with_suffix(".loudness").unlink()
+            total -= size
+        stale = time.time() - STALE_TEMP_SECONDS
+        for leftover in self.directory.glob("??/.*.tmp"):  # left by a killed writer
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < stale:
+                    leftover.unlink()
+        return removed
+
+
+def _wav_header(frames: int, rate: int) -> bytes:
+    data = 2 * frames
+    return b"".join([
+        b"RIFF", (36 + data).to_bytes(4, "little"), b"WAVEfmt ",
+        (16).to_bytes(4, "little"), (1).to_bytes(2, "little"), (1).to_bytes(2, "little"),
+        rate.to_bytes(4, "little"), (2 * rate).to_bytes(4, "little"),
+        (2).to_bytes(2, "little"), (16).to_bytes(2, "little"),
+        b"data", data.to_bytes(4, "little"),
+    ])  # fmt: skip
+
+
+def parse_size(text: str) -> int:
+    """'500M', '2G', '1024' -> bytes."""
+    units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+    value = text.strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = (value[:-1], value[-1]) if value[-1:] in units else (value, "")
+    try:
+        return int(float(number) * units[unit])
+    except (ValueError, KeyError):
+        raise ValueError(f"not a size: {text!r} (use e.g. 500M or 2G)") from None

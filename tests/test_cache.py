@@ -1,0 +1,149 @@
+"""The take cache and the synthesis batch around it: keys, reuse, corruption, the pool."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import fake_engine
+import numpy as np
+import pytest
+
+from listen import synthesize
+from listen.cache import TakeCache, parse_size, take_key
+from listen.config import SiteConfig, VoicePreset, find_preset
+from listen.synthesize import synthesize_all, voice_identity
+
+
+@pytest.fixture
+def counting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[VoicePreset]:
+    """The deterministic tone voice; its calls are logged to a file (across processes too)."""
+    monkeypatch.setenv("FAKE_ENGINE_LOG", str(tmp_path / "calls.log"))
+    synthesize._local_engine.cache_clear()
+    synthesize._identity.cache_clear()
+    yield VoicePreset(name="tone", engine="fake_engine:ToneEngine", voice="v1")
+    synthesize._local_engine.cache_clear()
+    synthesize._identity.cache_clear()
+
+
+def engine_calls() -> list[str]:
+    return fake_engine.calls(Path(os.environ["FAKE_ENGINE_LOG"]))
+
+
+def reset_calls() -> None:
+    Path(os.environ["FAKE_ENGINE_LOG"]).unlink(missing_ok=True)
+
+
+IDENTITY = {"engine": "piper", "model": "m.onnx", "model_sha256": "ab", "rate": 1.0}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"engine": "pyttsx3"},
+        {"model": "other.onnx"},
+        {"model_sha256": "cd"},
+        {"rate": 1.1},
+        {"engine_version": "1.9.0"},
+    ],
+)
+def test_every_voice_ingredient_changes_the_key(change: dict) -> None:
+    assert take_key({**IDENTITY, **change}, "Hello.") != take_key(IDENTITY, "Hello.")
+
+
+def test_text_changes_the_key_and_nothing_else_does() -> None:
+    key = take_key(IDENTITY, "Hello.")
+    assert take_key(IDENTITY, "Hello!") != key
+    assert take_key(dict(reversed(list(IDENTITY.items()))), "Hello.") == key  # order is no part
+    assert take_key(dict(IDENTITY), "Hello.") == key  # a fresh process computes the same key
+
+
+def test_real_voice_identities_differ() -> None:
+    config = SiteConfig()
+    espeak = find_preset("espeak-en-us", config)
+    assert voice_identity(espeak) != voice_identity(replace(espeak, rate=1.2))
+    joe = voice_identity(find_preset("joe", config))
+    assert joe["model"] == "en_US-joe-medium.onnx" and len(str(joe["model_sha256"])) == 64
+    assert joe["engine_version"]
+
+
+def test_edit_resynthesizes_only_changed_sentences(tmp_path: Path, counting: VoicePreset) -> None:
+    cache = TakeCache(tmp_path)
+    article = [f"Sentence number {i} of the story." for i in range(10)]
+    synthesize_all(article, counting, cache, jobs=1)
+    assert len(engine_calls()) == 10
+    reset_calls()
+    edited = [*article[:4], "Sentence number 4, corrected.", *article[5:]]
+    refs = synthesize_all(edited, counting, cache, jobs=1)
+    assert engine_calls() == ["Sentence number 4, corrected."]
+    assert len(refs) == 10
+    reset_calls()
+    synthesize_all(edited, counting, cache, jobs=1)
+    assert engine_calls() == []
+
+
+def test_repeated_text_is_synthesized_once(tmp_path: Path, counting: VoicePreset) -> None:
+    refs = synthesize_all(["Yes.", "No.", "Yes."], counting, TakeCache(tmp_path), jobs=1)
+    assert engine_calls() == ["Yes.", "No."]
+    assert refs[0] == refs[2]
+
+
+def test_truncated_take_is_detected_and_redone(tmp_path: Path, counting: VoicePreset) -> None:
+    cache = TakeCache(tmp_path)
+    (ref,) = synthesize_all(["A sentence that gets damaged."], counting, cache, jobs=1)
+    good = cache.read(ref)
+    path = cache.path(ref.key)
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    assert cache.lookup(ref.key) is None
+    reset_calls()
+    (again,) = synthesize_all(["A sentence that gets damaged."], counting, cache, jobs=1)
+    assert engine_calls() == ["A sentence that gets damaged."]
+    assert np.array_equal(cache.read(again), good)
+
+
+def test_damaged_loudness_summary_is_rebuilt(tmp_path: Path, counting: VoicePreset) -> None:
+    cache = TakeCache(tmp_path)
+    (ref,) = synthesize_all(["Summaries can be rebuilt."], counting, cache, jobs=1)
+    original = cache.read_summary(ref)
+    cache.summary_path(ref.key).write_bytes(b"\x00\x01")
+    rebuilt = cache.read_summary(ref)
+    assert np.allclose(rebuilt.energy, original.energy, rtol=1e-5)
+    assert np.allclose(rebuilt.peak, original.peak, rtol=1e-5)
+
+
+def test_prune_removes_least_recently_used(tmp_path: Path, counting: VoicePreset) -> None:
+    cache = TakeCache(tmp_path)
+    refs = synthesize_all([f"Take {i} is here." for i in range(6)], counting, cache, jobs=1)
+    for age, ref in enumerate(refs):  # take 0 is the oldest
+        stamp = 1_000_000 + age
+        os.utime(cache.path(ref.key), (stamp, stamp))
+    size = cache.stats().bytes
+    removed = cache.prune(max_bytes=size // 2)
+    assert removed >= 3
+    assert cache.lookup(refs[0].key) is None and cache.lookup(refs[-1].key) is not None
+    assert cache.stats().bytes <= size // 2
+    assert not list(tmp_path.glob(f"??/{refs[0].key}.*"))
+
+
+def test_pool_gives_the_same_takes_as_one_process(tmp_path: Path, counting: VoicePreset) -> None:
+    texts = [f"This is sentence {i}, spoken by the tone voice." for i in range(12)]
+    texts.append(texts[3])
+    one = TakeCache(tmp_path / "one")
+    pool = TakeCache(tmp_path / "pool")
+    single = synthesize_all(texts, counting, one, jobs=1)
+    reset_calls()
+    pooled = synthesize_all(texts, counting, pool, jobs=2)
+    assert sorted(engine_calls()) == sorted(set(texts))  # each distinct text once, in workers
+    assert [r.samples for r in single] == [r.samples for r in pooled]
+    for a, b in zip(single, pooled, strict=True):
+        assert np.array_equal(one.read(a), pool.read(b))
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("500M", 500 * 1024**2), ("2G", 2 * 1024**3), ("1024", 1024), ("1.5GiB", int(1.5 * 1024**3))],
+)
+def test_parse_size(text: str, size: int) -> None:
+    assert parse_size(text) == size
