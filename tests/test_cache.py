@@ -147,3 +147,17 @@ def test_pool_gives_the_same_takes_as_one_process(tmp_path: Path, counting: Voic
 )
 def test_parse_size(text: str, size: int) -> None:
     assert parse_size(text) == size
+
+
+def test_cache_command_shows_and_prunes(tmp_path: Path) -> None:
+    from helpers import run_listen
+
+    cache = TakeCache(tmp_path)
+    espeak = find_preset("espeak-en-us", SiteConfig())
+    synthesize_all(["One take.", "Another take."], espeak, cache, jobs=1)
+    shown = run_listen("cache", "--dir", tmp_path).stdout
+    assert f"{tmp_path}: 2 takes" in shown
+    cleared = run_listen("cache", "--dir", tmp_path, "--clear").stdout
+    assert "removed 2 takes" in cleared and ": 0 takes" in cleared
+    bad = run_listen("cache", "--dir", tmp_path, "--prune", "lots", check=False)
+    assert bad.returncode == 1 and bad.stderr.startswith("error: ")

@@ -93,7 +93,7 @@ def test_rerender_after_no_change_synthesizes_nothing(tmp_path: Path) -> None:
     warm = run_listen(
         "render", SEED, "--out", out, "--config", CONFIG, "--voice", "espeak-en-us", env=env
     )
-    assert "(0 synthesized" in warm.stdout
+    assert "(0 takes synthesized" in warm.stdout
     assert next((out / "episodes").glob("*.mp3")).read_bytes() == audio  # deterministic
 
 
@@ -110,4 +110,4 @@ def test_edited_paragraph_resynthesizes_only_its_sentences(tmp_path: Path) -> No
     again = run_listen(
         "render", edited, "--out", tmp_path / "a", "--voice", "espeak-en-us", env=env
     )
-    assert "(1 synthesized" in again.stdout
+    assert "(1 take synthesized" in again.stdout

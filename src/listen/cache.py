@@ -19,11 +19,14 @@ import wave
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from listen.atomic import write_bytes
-from listen.loudness import TakeSummary, summarize_take
+
+if TYPE_CHECKING:
+    from listen.loudness import TakeSummary
 
 #: Default size limit of the cache, in bytes.
 DEFAULT_MAX_BYTES = 2 * 1024**3
@@ -97,7 +100,7 @@ class TakeCache:
 
     def store(
         self, key: str, samples: np.ndarray, sample_rate: int, summary: TakeSummary
-    ) -> TakeRef:
+    ) -> TakeRef:  # fmt: skip
         """Store a take and its loudness summary (the summary first: a take is only found
         once its WAV exists, and then its summary does too)."""
         path = self.path(key)
@@ -109,6 +112,8 @@ class TakeCache:
 
     def read_summary(self, ref: TakeRef) -> TakeSummary:
         """The take's loudness summary; rebuilt from the take if missing or damaged."""
+        from listen.loudness import TakeSummary, summarize_take
+
         try:
             summary = TakeSummary.from_bytes(self.summary_path(ref.key).read_bytes())
         except OSError:

@@ -37,7 +37,7 @@ class ProgressBar:
         filled = width * done // max(total, 1)
         name = Path(page).name[:30]
         sys.stderr.write(
-            f"\r{name:<30} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} sentences"
+            f"\r{name:<30} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} takes"
         )
         if done >= total:
             sys.stderr.write("\n")
@@ -77,7 +77,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             print(
                 f"{result.audio_path}  {format_duration(m.duration_ms)}, "
                 f"{plural(len(m.chapters), 'chapter')}, {plural(len(m.sentences), 'sentence')} "
-                f"({result.synthesized} synthesized, {result.cached} from cache)"
+                f"({plural(result.synthesized, 'take')} synthesized, {result.cached} from cache)"
             )
         if not args.no_feed:
             print(Path(args.out) / "feed.xml")
@@ -116,6 +116,25 @@ def cmd_feed(args: argparse.Namespace) -> int:
     from listen.pipeline import rebuild_feed
 
     print(rebuild_feed(Path(args.out), _config(args)))
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from listen.cache import TakeCache, parse_size
+
+    config = _config(args)
+    cache = TakeCache(Path(args.dir) if args.dir else config.cache.dir)
+    if args.clear or args.prune is not None:
+        try:
+            limit = 0 if args.clear else parse_size(args.prune or config.cache.max_size)
+        except ValueError as exc:
+            raise ListenError(str(exc)) from None
+        print(f"removed {cache.prune(limit)} takes")
+    stats = cache.stats()
+    print(
+        f"{stats.directory}: {stats.takes} takes, {stats.bytes / 1024**2:.1f} MiB "
+        f"(limit {config.cache.max_size})"
+    )
     return 0
 
 
@@ -160,6 +179,18 @@ def build_parser() -> argparse.ArgumentParser:
     feed = with_config(sub.add_parser("feed", help="rebuild DIR/feed.xml"))
     feed.add_argument("--out", default="public", metavar="DIR")
     feed.set_defaults(func=cmd_feed)
+
+    cache = with_config(sub.add_parser("cache", help="show or prune the take cache"))
+    cache.add_argument("--dir", help="cache folder (default: the config's, $LISTEN_CACHE_DIR)")
+    cache.add_argument(
+        "--prune",
+        nargs="?",
+        const="",
+        metavar="SIZE",
+        help="prune least recently used takes down to SIZE (default: the limit)",
+    )
+    cache.add_argument("--clear", action="store_true", help="remove every take")
+    cache.set_defaults(func=cmd_cache)
 
     serve = sub.add_parser("serve", help="preview DIR on 127.0.0.1 (with HTTP Range requests)")
     serve.add_argument("--out", default="public", metavar="DIR")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from listen.cache import parse_size
 from listen.errors import ListenError
 
 DEFAULT_CONFIG_NAME = "listen.toml"
@@ -65,6 +66,8 @@ class ExtractRules:
 class Pauses:
     """Silence between units of speech, in milliseconds."""
 
+    #: Between the parts of a sentence too long to synthesize in one piece.
+    clause_ms: int = 150
     sentence_ms: int = 350
     paragraph_ms: int = 750
     chapter_ms: int = 1400
@@ -82,11 +85,20 @@ class RenderConfig:
 
 
 @dataclass(frozen=True)
+class CacheConfig:
+    #: Where takes are cached (default: $LISTEN_CACHE_DIR, else the user cache folder).
+    dir: Path | None = None
+    #: Size limit; the least recently used takes are pruned after each render.
+    max_size: str = "2G"
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     show: ShowConfig = field(default_factory=ShowConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     feed: FeedConfig = field(default_factory=FeedConfig)
     extract: ExtractRules = field(default_factory=ExtractRules)
+    cache: CacheConfig = field(default_factory=CacheConfig)
     voice_dirs: tuple[Path, ...] = ()
     source: Path | None = None
 
@@ -132,6 +144,13 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
         extract_table[key] = (value,) if isinstance(value, str) else tuple(value)
     if not 1 <= int(extract_table.get("chapter_depth", 1)) <= 5:
         raise ListenError("[extract] chapter_depth must be 1 to 5")
+    cache_table = _known(CacheConfig, data.get("cache", {}), "[cache]")
+    if cache_table.get("dir"):
+        cache_table["dir"] = (base_dir / Path(cache_table["dir"]).expanduser()).resolve()
+    try:
+        parse_size(str(cache_table.get("max_size", "2G")))
+    except ValueError as exc:
+        raise ListenError(f"[cache] max_size: {exc}") from None
     feed_table = _known(FeedConfig, data.get("feed", {}), "[feed]")
     if feed_table.get("guid", "url") not in ("url", "slug"):
         raise ListenError('[feed] guid must be "url" or "slug"')
@@ -142,6 +161,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
             render=RenderConfig(**render_table),
             feed=FeedConfig(**feed_table),
             extract=ExtractRules(**extract_table),
+            cache=CacheConfig(**cache_table),
             voice_dirs=voice_dirs,
             source=source,
         )

@@ -100,29 +100,35 @@ def _pause_ms(script: Script, chapter: int, number: int, pauses: Pauses) -> int:
 def plan_timeline(
     script: Script, take_lengths: Sequence[int], sample_rate: int, pauses: Pauses
 ) -> Timeline:
-    """Where every sentence and chapter lies, from the takes' sample counts. Each take starts
-    on a loudness-summary group boundary (pauses grow by under a millisecond for it)."""
+    """Where every sentence and chapter lies, from the takes' sample counts (a take per
+    synthesis unit; a long sentence has several). Each take starts on a loudness-summary group
+    boundary (pauses grow by under two milliseconds for it)."""
     group = group_size(sample_rate)
     sentences: list[TimedSentence] = []
     chapter_starts: list[int] = []
     starts: list[int] = []
     position = 0
     lengths = iter(take_lengths)
+
+    def advance(length: int, gap_ms: int) -> None:
+        nonlocal position
+        gap = round(gap_ms * sample_rate / 1000)
+        position = -(-(position + length + gap) // group) * group
+
     for index, chapter in enumerate(script.chapters):
         chapter_starts.append(0 if index == 0 else position)
         for number, sentence in enumerate(chapter.sentences):
-            length = next(lengths)
-            starts.append(position)
+            first = position
+            for part, _unit in enumerate(sentence.units):
+                length = next(lengths)
+                starts.append(position)
+                end = position + length
+                last = part == len(sentence.units) - 1
+                advance(length, _pause_ms(script, index, number, pauses) if last
+                        else pauses.clause_ms)  # fmt: skip
             sentences.append(
-                TimedSentence(
-                    sentence.text,
-                    _ms(position, sample_rate),
-                    _ms(position + length, sample_rate),
-                    index,
-                )
+                TimedSentence(sentence.text, _ms(first, sample_rate), _ms(end, sample_rate), index)
             )
-            gap = round(_pause_ms(script, index, number, pauses) * sample_rate / 1000)
-            position = -(-(position + length + gap) // group) * group
     ends = [*chapter_starts[1:], position]
     chapters = tuple(
         TimedChapter(c.title, _ms(start, sample_rate), _ms(end, sample_rate))

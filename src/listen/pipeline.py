@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from listen.cache import TakeCache, take_key
+from listen.cache import TakeCache, parse_size, take_key
 from listen.config import AUDIO_FORMATS, ExtractRules, SiteConfig, VoicePreset, find_preset
 from listen.errors import ListenError
 from listen.extract import Article, extract_file
@@ -143,7 +143,7 @@ def render(
     artwork = load_artwork(config.show.artwork) if config.show.artwork else None
     if feed:
         check_category(config.show)
-    cache = cache if cache is not None else TakeCache()
+    cache = cache if cache is not None else TakeCache(config.cache.dir)
     identity = voice_identity(preset)
 
     work = [_Job(source=page, script=script_page(page, config), slug="") for page in pages]
@@ -152,10 +152,10 @@ def render(
     _unique_slugs(work)
 
     # One batch for all pages, so they share the worker pool.
-    keys_of = [[take_key(identity, s.spoken) for s in job.script.sentences] for job in work]
+    keys_of = [[take_key(identity, unit) for unit in job.script.units] for job in work]
     refs = iter(
         synthesize_all(
-            [s.spoken for job in work for s in job.script.sentences],
+            [unit for job in work for unit in job.script.units],
             preset,
             cache,
             jobs=jobs,
@@ -167,7 +167,7 @@ def render(
         for index, job in enumerate(work):
             workdir = Path(tmp) / str(index)
             workdir.mkdir()
-            takes = [next(refs) for _ in job.script.sentences]
+            takes = [next(refs) for _ in job.script.units]
             job.audio = mix(job.script, takes, cache, config.render, fmt, workdir)
             tag(
                 job.audio.path,
@@ -175,6 +175,7 @@ def render(
                 _episode_tags(job.script, config, job.audio.timeline.chapters, artwork),
             )
         results = [_publish(job, out, config, preset, fmt) for job in work]
+    cache.prune(parse_size(config.cache.max_size))
     if config.show.artwork:
         publish_artwork(out, config.show.artwork)
     if feed:

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from listen.extract import Article, Block, Section
 from listen.normalize import normalize_for_speech
 
-#: A synthesis unit is never longer than this; longer sentences are split at clause boundaries
-#: so that memory and per-chunk latency stay bounded.
-MAX_UNIT_CHARS = 400
+#: A synthesis unit is never longer than this: a neural voice needs about 20 MB of memory per
+#: second of audio it makes at once, so longer sentences are spoken in parts, split at clause
+#: boundaries (commas, semicolons, dashes) and joined with a clause-length pause.
+MAX_UNIT_CHARS = 180
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,12 @@ class Sentence:
     spoken: str
     #: The sentence ends a paragraph (a longer pause follows).
     ends_paragraph: bool = False
+    #: What the engine is given, in order: `spoken`, in parts of at most MAX_UNIT_CHARS.
+    units: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.units:
+            object.__setattr__(self, "units", tuple(bound_length(self.spoken)))
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,11 @@ class Script:
     @property
     def sentences(self) -> list[Sentence]:
         return [s for c in self.chapters for s in c.sentences]
+
+    @property
+    def units(self) -> list[str]:
+        """Every synthesis unit of the episode, in order."""
+        return [u for s in self.sentences for u in s.units]
 
 
 # --- sentence splitting ----------------------------------------------------------------------
@@ -135,11 +147,12 @@ def _as_spoken_paragraph(block: Block) -> str:
 def _sentences(paragraphs: list[str], language: str) -> tuple[Sentence, ...]:
     out: list[Sentence] = []
     for paragraph in paragraphs:
-        units = [u for s in split_sentences(paragraph) for u in bound_length(s)]
-        for i, unit in enumerate(units):
-            spoken = normalize_for_speech(unit, language)
+        sentences = split_sentences(paragraph)
+        for i, sentence in enumerate(sentences):
+            spoken = normalize_for_speech(sentence, language)
             if spoken.strip():
-                out.append(Sentence(text=unit, spoken=spoken, ends_paragraph=i == len(units) - 1))
+                out.append(Sentence(text=sentence, spoken=spoken,
+                                    ends_paragraph=i == len(sentences) - 1))  # fmt: skip
     return tuple(out)
 
 

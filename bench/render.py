@@ -1,0 +1,210 @@
+"""Render speed and memory, as ratios against baselines measured in the same run.
+
+For each voice, on the same article text:
+  bare   the spoken sentences synthesized one by one in one process pinned to one core
+         (`taskset -c 0`), model already loaded: Piper's `PiperVoice.synthesize` with
+         normalize_audio off, or the system voice's engine; the floor
+  cold   `listen render` with an empty take cache, default --jobs (all cores)
+  edit   `listen render` after one paragraph's text changed
+  warm   `listen render` with nothing changed
+  memory peak RSS of the whole process tree (summed over the render and its workers, sampled
+         every 20 ms) for the article and for a longer one (--scale times the sections)
+
+    .venv/bin/python bench/render.py                      # both voices, the seed article
+    .venv/bin/python bench/render.py --voices espeak-en-us --scale 10
+    .venv/bin/python bench/render.py --voices espeak-en-us --words 18000   # a 2-hour article
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "samples" / "seed-article.html"
+CONFIG = ROOT / "samples" / "listen.toml"
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_rss_mb: float
+    audio_seconds: float
+
+
+def render(page: Path, out: Path, voice: str, cache: Path) -> Run:
+    """One `listen render`, timed, with the process tree's summed RSS sampled."""
+    env = {**os.environ, "LISTEN_CACHE_DIR": str(cache)}
+    command = [sys.executable, "-m", "listen", "render", str(page), "--out", str(out),
+               "--config", str(CONFIG), "--voice", voice, "--quiet", "--no-feed"]  # fmt: skip
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    watched = psutil.Process(process.pid)
+    peak = 0
+    while process.poll() is None:
+        try:
+            tree = [watched, *watched.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    seconds = time.perf_counter() - start
+    if process.returncode != 0:
+        raise SystemExit(f"render failed: {process.stderr.read() if process.stderr else ''}")
+    manifest = next(p for p in (out / "episodes").glob("*.json")
+                    if not p.name.endswith(".chapters.json"))  # fmt: skip
+    duration = json.loads(manifest.read_text())["duration_ms"] / 1000
+    return Run(seconds, peak / 1024**2, duration)
+
+
+def bare(page: Path, voice: str) -> float:
+    """Seconds for the bare synthesis baseline, in a child pinned to core 0."""
+    command = ["taskset", "-c", "0", sys.executable, __file__, "--bare", str(page), voice]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def bare_synthesis(page: Path, voice: str) -> float:
+    """Runs in the pinned child: load the voice, then time synthesizing every sentence."""
+    from listen.config import find_preset, load_config
+    from listen.pipeline import script_page
+
+    config = load_config(CONFIG)
+    preset = find_preset(voice, config)
+    texts = [s.spoken for s in script_page(page, config).sentences]
+    if preset.engine == "piper":
+        from piper import PiperVoice
+        from piper.config import SynthesisConfig
+
+        from listen.synthesize import resolve_piper_model
+
+        model = PiperVoice.load(resolve_piper_model(preset))
+        syn = SynthesisConfig(normalize_audio=False, length_scale=1 / preset.rate)
+        start = time.perf_counter()
+        for text in texts:
+            for _chunk in model.synthesize(text, syn):
+                pass
+        return time.perf_counter() - start
+    from listen.synthesize import load_engine
+
+    engine = load_engine(preset)
+    start = time.perf_counter()
+    for text in texts:
+        engine.synthesize(text)
+    return time.perf_counter() - start
+
+
+def longer_page(page: Path, scale: int, target: Path) -> Path:
+    """The article's sections repeated `scale` times, every sentence made unique (so nothing
+    is found in the cache), as one page."""
+    source = page.read_text(encoding="utf-8")
+    body = re.search(r"<ol class=\"wp-block-list\">.*?</ol>", source, re.S)
+    assert body, "the sample's sections are in an <ol>"
+    parts = []
+    for copy in range(scale):
+        part = re.sub(r"(<p>)", rf"\1In part {copy + 1}, ", body.group(0))
+        part = re.sub(r"(<h2[^>]*>)", rf"\1Part {copy + 1}: ", part)
+        parts.append(part)
+    target.write_text(source.replace(body.group(0), "\n".join(parts)), encoding="utf-8")
+    return target
+
+
+def page_of_words(words: int, target: Path) -> Path:
+    """A synthetic article of about `words` words in sections of a few paragraphs."""
+    seed = re.sub(r"<[^>]+>", " ", SEED.read_text(encoding="utf-8"))
+    vocabulary = re.findall(r"[A-Za-z]{3,}", seed)
+    sections, written, n = [], 0, 0
+    while written < words:
+        paragraphs = []
+        for p in range(4):
+            sentence_words = [vocabulary[(n * 7 + i * 13 + p) % len(vocabulary)]
+                              for i in range(60)]  # fmt: skip
+            n += 1
+            sentences = [" ".join(sentence_words[i : i + 15]).capitalize() + f" {n}."
+                         for i in range(0, 60, 15)]  # fmt: skip
+            paragraphs.append(f"<p>{html.escape(' '.join(sentences))}</p>")
+            written += 60
+        sections.append(f"<h2>Section {len(sections) + 1}</h2>\n" + "\n".join(paragraphs))
+    target.write_text(
+        "<html lang='en'><head><title>A long read</title></head><body><article>"
+        "<h1>A long read</h1>" + "\n".join(sections) + "</article></body></html>",
+        encoding="utf-8",
+    )
+    return target
+
+
+def edit_one_paragraph(page: Path, target: Path) -> Path:
+    text = page.read_text(encoding="utf-8")
+    edited = re.sub(r"(<p>)([^<]{40,}?)(\.)", r"\1\2, as corrected\3", text, count=1)
+    assert edited != text
+    target.write_text(edited, encoding="utf-8")
+    return target
+
+
+def bench_voice(voice: str, page: Path, long_page: Path | None, work: Path) -> None:
+    cache = work / f"cache-{voice}"
+    baseline = bare(page, voice)
+    cold = render(page, work / f"out-{voice}", voice, cache)
+    edited = render(edit_one_paragraph(page, work / "edited.html"), work / f"out-{voice}",
+                    voice, cache)  # fmt: skip
+    warm = render(work / "edited.html", work / f"out-{voice}", voice, cache)
+    print(f"\n## {voice}: {page.name}, {cold.audio_seconds:.0f} s of audio")
+    print(f"{'run':<28}{'seconds':>10}{'x real time':>14}{'peak RSS MB':>14}")
+    print(f"{'bare synthesis (1 core)':<28}{baseline:>10.2f}{cold.audio_seconds / baseline:>14.1f}")
+    for name, run in (("cold render", cold), ("edit re-render", edited), ("warm re-render", warm)):
+        speed = run.audio_seconds / run.seconds
+        print(f"{name:<28}{run.seconds:>10.2f}{speed:>14.1f}{run.peak_rss_mb:>14.0f}")
+    print(f"cold / bare  = {cold.seconds / baseline:.2f}   (target <= 0.60 for Piper)")
+    print(f"edit / cold  = {edited.seconds / cold.seconds:.2f}   (target <= 0.10)")
+    print(f"warm / cold  = {warm.seconds / cold.seconds:.2f}   (warm {warm.seconds:.2f} s; "
+          "target < 2 s)")  # fmt: skip
+    if long_page is not None:
+        long = render(long_page, work / f"long-{voice}", voice, work / f"cache-long-{voice}")
+        print(
+            f"longer article: {long.audio_seconds / 60:.0f} min of audio in {long.seconds:.1f} s"
+            f" ({long.audio_seconds / long.seconds:.0f}x real time), peak RSS "
+            f"{long.peak_rss_mb:.0f} MB (short: {cold.peak_rss_mb:.0f} MB)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--voices", default="joe,espeak-en-us")
+    parser.add_argument("--page", type=Path, default=SEED)
+    parser.add_argument("--scale", type=int, default=10, help="longer article: sections x N")
+    parser.add_argument("--words", type=int, help="longer article: a synthetic one of N words")
+    parser.add_argument("--no-long", action="store_true", help="skip the longer article")
+    parser.add_argument("--bare", nargs=2, metavar=("PAGE", "VOICE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare:
+        print(f"{bare_synthesis(Path(args.bare[0]), args.bare[1]):.4f}")
+        return
+    with tempfile.TemporaryDirectory(prefix="listen-bench-") as tmp:
+        work = Path(tmp)
+        long_page = None
+        if not args.no_long:
+            long_page = (
+                page_of_words(args.words, work / "long.html")
+                if args.words
+                else longer_page(args.page, args.scale, work / "long.html")
+            )
+        print(f"cores: {len(os.sched_getaffinity(0))}")
+        for voice in args.voices.split(","):
+            bench_voice(voice, args.page, long_page, work)
+
+
+if __name__ == "__main__":
+    main()
