@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -92,6 +93,20 @@ def decode_pcm(path: Path, rate: int = 22050) -> np.ndarray:
         check=True,
     )
     return np.frombuffer(done.stdout, dtype=np.int16)
+
+
+def ebur128(path: Path) -> tuple[float, float]:
+    """(integrated loudness LUFS, true peak dBTP) as ffmpeg's ebur128 filter measures them."""
+    stderr = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a",
+         "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    summary = stderr[stderr.rfind("Integrated loudness:") :]
+    integrated = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
+    peak = re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary)
+    assert integrated and peak, stderr[-500:]
+    return float(integrated.group(1)), float(peak.group(1))
 
 
 def render_page(tmp: Path, *extra: str | Path, page: Path = SEED) -> Rendered:

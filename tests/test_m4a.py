@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import Rendered, ffprobe
+from helpers import Rendered, ebur128, ffprobe
 from mutagen.mp4 import MP4
 
 
@@ -27,3 +27,9 @@ def test_m4a_chapters_and_tags(espeak_m4a_episode: Rendered) -> None:
     assert tags["©alb"] == ["Example News: Audio Edition"]
     assert tags["covr"][0].startswith(b"\x89PNG")
     assert episode.manifest["mime_type"] == "audio/mp4"
+
+
+def test_m4a_loudness_meets_the_podcast_target(espeak_m4a_episode: Rendered) -> None:
+    integrated, true_peak = ebur128(espeak_m4a_episode.audio)
+    assert integrated == pytest.approx(-16, abs=1.0)
+    assert true_peak <= -1.0

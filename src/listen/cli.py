@@ -59,6 +59,7 @@ def plural(count: int, noun: str) -> str:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from listen.pipeline import render
+    from listen.player import embed_snippet
 
     config = _config(args)
     results = render(
@@ -79,6 +80,7 @@ def cmd_render(args: argparse.Namespace) -> int:
                 f"{plural(len(m.chapters), 'chapter')}, {plural(len(m.sentences), 'sentence')} "
                 f"({plural(result.synthesized, 'take')} synthesized, {result.cached} from cache)"
             )
+            print(f"Player snippet:\n{embed_snippet(m, config.show)}")
         if not args.no_feed:
             print(Path(args.out) / "feed.xml")
     return 0
@@ -86,14 +88,30 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     from listen.pipeline import script_page
+    from listen.player import page_snippet
     from listen.render_text import script_as_json, script_as_markdown, script_as_text
 
-    script = script_page(Path(args.page), _config(args))
-    render = {"json": script_as_json, "text": script_as_text, "markdown": script_as_markdown}
+    config = _config(args)
+    script = script_page(Path(args.page), config)
+    snippet = page_snippet(script, Path(args.page), config.show)
+    render = {
+        "json": script_as_json,
+        "text": script_as_text,
+        "markdown": lambda script: script_as_markdown(script, snippet),
+    }
     output = render[args.format](script)
     sys.stdout.write(
         json.dumps(output, ensure_ascii=False, indent=2) + "\n" if args.format == "json" else output
     )
+    return 0
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from listen.pipeline import say
+
+    audition = say(args.text, Path(args.out), _config(args), voice=args.voice)
+    print(f"{audition.path}  {audition.duration_ms / 1000:.1f} s")
+    print(f"spoken: {audition.spoken}")
     return 0
 
 
@@ -172,6 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("page", metavar="PAGE")
     extract.add_argument("--format", choices=("json", "text", "markdown"), default="json")
     extract.set_defaults(func=cmd_extract)
+
+    say = with_config(sub.add_parser("say", help="speak a snippet, to audition a pronunciation"))
+    say.add_argument("text")
+    say.add_argument("--voice", help="voice preset (default: the config's, else joe)")
+    say.add_argument("--out", default="say.wav", metavar="FILE", help="WAV file to write")
+    say.set_defaults(func=cmd_say)
 
     voices = with_config(sub.add_parser("voices", help="list voice presets and system voices"))
     voices.set_defaults(func=cmd_voices)

@@ -85,6 +85,21 @@ class RenderConfig:
 
 
 @dataclass(frozen=True)
+class SpeechConfig:
+    """How the text is prepared for the voice (`[speech]`)."""
+
+    #: The site's pronunciation lexicon (a TOML file, see listen.lexicon).
+    lexicon: Path | None = None
+    #: Normalize numbers, currency, dates, abbreviations... for speech.
+    normalize: bool = True
+    #: Announce "Chapter N." before each section's heading.
+    chapter_numbers: bool = False
+    #: Spoken before the article and after it; {title}, {show}, {byline} are filled in.
+    intro: str = ""
+    outro: str = ""
+
+
+@dataclass(frozen=True)
 class CacheConfig:
     #: Where takes are cached (default: $LISTEN_CACHE_DIR, else the user cache folder).
     dir: Path | None = None
@@ -99,6 +114,7 @@ class SiteConfig:
     feed: FeedConfig = field(default_factory=FeedConfig)
     extract: ExtractRules = field(default_factory=ExtractRules)
     cache: CacheConfig = field(default_factory=CacheConfig)
+    speech: SpeechConfig = field(default_factory=SpeechConfig)
     voice_dirs: tuple[Path, ...] = ()
     source: Path | None = None
 
@@ -144,6 +160,14 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
         extract_table[key] = (value,) if isinstance(value, str) else tuple(value)
     if not 1 <= int(extract_table.get("chapter_depth", 1)) <= 5:
         raise ListenError("[extract] chapter_depth must be 1 to 5")
+    speech_table = _known(SpeechConfig, data.get("speech", {}), "[speech]")
+    if speech_table.get("lexicon"):
+        speech_table["lexicon"] = (base_dir / speech_table["lexicon"]).resolve()
+    for key in ("intro", "outro"):
+        try:
+            speech_table.get(key, "").format(title="", show="", byline="")
+        except (KeyError, IndexError, ValueError):
+            raise ListenError(f"[speech] {key}: only {{title}}, {{show}}, {{byline}}") from None
     cache_table = _known(CacheConfig, data.get("cache", {}), "[cache]")
     if cache_table.get("dir"):
         cache_table["dir"] = (base_dir / Path(cache_table["dir"]).expanduser()).resolve()
@@ -162,6 +186,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
             feed=FeedConfig(**feed_table),
             extract=ExtractRules(**extract_table),
             cache=CacheConfig(**cache_table),
+            speech=SpeechConfig(**speech_table),
             voice_dirs=voice_dirs,
             source=source,
         )

@@ -11,18 +11,25 @@ published into the output folder and the feed rebuilt.
 
 from __future__ import annotations
 
+import io
 import tempfile
+import wave
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
+from listen.atomic import write_bytes
 from listen.cache import TakeCache, parse_size, take_key
 from listen.config import AUDIO_FORMATS, ExtractRules, SiteConfig, VoicePreset, find_preset
 from listen.errors import ListenError
 from listen.extract import Article, extract_file
 from listen.feed import check_category, write_feed
+from listen.lexicon import Lexicon, article_lexicon, load_lexicon
 from listen.mix import MixedAudio, mix
+from listen.player import write_embed_page, write_player_assets
 from listen.publish import (
     Manifest,
     check_out_dir,
@@ -32,8 +39,8 @@ from listen.publish import (
     read_manifest,
     slug_for,
 )
-from listen.script import Script, build_script
-from listen.synthesize import synthesize_all, voice_identity
+from listen.script import Script, Voicing, bound_length, build_script, split_sentences
+from listen.synthesize import phoneme_format, synthesize_all, voice_identity
 from listen.tag import Artwork, EpisodeTags, load_artwork, tag
 
 #: progress(page, done, total): sentences synthesized (or found in the cache) for one page.
@@ -69,8 +76,26 @@ def extract_page(path: Path, config: SiteConfig | None = None) -> Article:
     return extract_file(path, rules)
 
 
-def script_page(path: Path, config: SiteConfig | None = None) -> Script:
-    return build_script(extract_page(path, config))
+def voicing_for(path: Path, article: Article, config: SiteConfig, preset: VoicePreset
+                ) -> Voicing:  # fmt: skip
+    """The site's lexicon with the article's own overrides, in the preset's phoneme notation."""
+    site = load_lexicon(config.speech.lexicon) if config.speech.lexicon else Lexicon()
+    return Voicing(
+        language=article.language,
+        normalize=config.speech.normalize,
+        lexicon=site.merged(article_lexicon(path)),
+        phonemes=phoneme_format(preset),
+    )
+
+
+def script_page(path: Path, config: SiteConfig | None = None, voice: str | None = None
+                ) -> Script:  # fmt: skip
+    """What will be narrated for a page, for `voice` (default: the config's)."""
+    config = config or SiteConfig()
+    preset = find_preset(voice or config.render.voice, config)
+    article = extract_page(path, config)
+    return build_script(article, config.speech, voicing_for(path, article, config, preset),
+                        config.show.title)  # fmt: skip
 
 
 def _episode_tags(
@@ -146,7 +171,8 @@ def render(
     cache = cache if cache is not None else TakeCache(config.cache.dir)
     identity = voice_identity(preset)
 
-    work = [_Job(source=page, script=script_page(page, config), slug="") for page in pages]
+    work = [_Job(source=page, script=script_page(page, config, preset.name), slug="")
+            for page in pages]  # fmt: skip
     for job in work:
         job.slug = slug_for(job.script.article.url, str(job.source))
     _unique_slugs(work)
@@ -175,6 +201,9 @@ def render(
                 _episode_tags(job.script, config, job.audio.timeline.chapters, artwork),
             )
         results = [_publish(job, out, config, preset, fmt) for job in work]
+        write_player_assets(out)
+        for result in results:
+            write_embed_page(out, result.manifest, config.show)
     cache.prune(parse_size(config.cache.max_size))
     if config.show.artwork:
         publish_artwork(out, config.show.artwork)
@@ -222,6 +251,44 @@ def _publish(
         synthesized=job.stats.synthesized,
         cached=job.stats.cached,
     )
+
+
+@dataclass(frozen=True)
+class Audition:
+    spoken: str
+    path: Path
+    duration_ms: int
+
+
+def say(text: str, out: Path, config: SiteConfig, voice: str | None = None,
+        cache: TakeCache | None = None) -> Audition:  # fmt: skip
+    """Speak a snippet with the site's lexicon and normalization into a WAV file: the editor's
+    way to audition a pronunciation fix before re-rendering."""
+    preset = find_preset(voice or config.render.voice, config)
+    site = load_lexicon(config.speech.lexicon) if config.speech.lexicon else Lexicon()
+    voicing = Voicing(language=config.show.language, normalize=config.speech.normalize,
+                      lexicon=site, phonemes=phoneme_format(preset))  # fmt: skip
+    sentences = [voicing.speak(s) for s in split_sentences(text.strip())]
+    units = [u for s in sentences if s for u in bound_length(s)]
+    if not units:
+        raise ListenError("nothing to say")
+    cache = cache if cache is not None else TakeCache(config.cache.dir)
+    refs = synthesize_all(units, preset, cache, jobs=1)
+    rate = refs[0].sample_rate
+    pause = np.zeros(round(config.render.pauses.sentence_ms * rate / 1000), dtype=np.int16)
+    audio = np.concatenate([part for ref in refs for part in (cache.read(ref), pause)])
+    audio = (audio * (10 ** (-1 / 20) * 32767 / max(int(np.abs(audio).max()), 1))).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(audio.tobytes())
+    try:
+        write_bytes(out, buffer.getvalue())
+    except OSError as exc:
+        raise ListenError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return Audition(" ".join(sentences), out, round(1000 * len(audio) / rate))
 
 
 def rebuild_feed(out: Path, config: SiteConfig) -> Path:

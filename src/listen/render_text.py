@@ -41,7 +41,7 @@ def script_as_text(script: Script) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def script_as_markdown(script: Script) -> str:
+def script_as_markdown(script: Script, snippet: str | None = None) -> str:
     article = script.article
     lines = [f"# {article.title}", ""]
     facts = [
@@ -60,4 +60,7 @@ def script_as_markdown(script: Script) -> str:
         lines += [f"## {number}. {chapter.title}", ""]
         for paragraph in chapter.paragraphs:
             lines += [paragraph, ""]
+    if snippet:  # the player for the article page, once rendered (listen.player)
+        lines += ["---", "", "Player snippet for the article page:", ""]
+        lines += ["```html", snippet, "```", ""]
     return "\n".join(lines)

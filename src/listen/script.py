@@ -4,9 +4,11 @@ text as written (for the transcript) and the text the engine is given (normalize
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from listen.extract import Article, Block, Section
+from listen.config import SpeechConfig
+from listen.extract import Article, Block
+from listen.lexicon import Lexicon
 from listen.normalize import normalize_for_speech
 
 #: A synthesis unit is never longer than this: a neural voice needs about 20 MB of memory per
@@ -144,40 +146,68 @@ def _as_spoken_paragraph(block: Block) -> str:
     return text
 
 
-def _sentences(paragraphs: list[str], language: str) -> tuple[Sentence, ...]:
+@dataclass(frozen=True)
+class Voicing:
+    """How written text becomes spoken text for one voice."""
+
+    language: str = "en"
+    normalize: bool = True
+    lexicon: Lexicon = field(default_factory=Lexicon)
+    #: The phoneme notation the voice reads ("ipa", "espeak"), or None for respellings only.
+    phonemes: str | None = None
+
+    def speak(self, text: str) -> str:
+        text = self.lexicon.apply(text, self.phonemes)
+        if self.normalize:
+            return normalize_for_speech(text, self.language)
+        return re.sub(r"\s+", " ", text).strip()
+
+
+def _sentences(paragraphs: list[str], voicing: Voicing) -> tuple[Sentence, ...]:
     out: list[Sentence] = []
     for paragraph in paragraphs:
         sentences = split_sentences(paragraph)
         for i, sentence in enumerate(sentences):
-            spoken = normalize_for_speech(sentence, language)
+            spoken = voicing.speak(sentence)
             if spoken.strip():
                 out.append(Sentence(text=sentence, spoken=spoken,
                                     ends_paragraph=i == len(sentences) - 1))  # fmt: skip
     return tuple(out)
 
 
-def _chapter(title: str, blocks: tuple[Block, ...], lead: list[str], language: str) -> Chapter:
-    paragraphs = [*lead, *(_as_spoken_paragraph(b) for b in blocks)]
-    return Chapter(
-        title=title, paragraphs=tuple(paragraphs), sentences=_sentences(paragraphs, language)
-    )
+def _chapter(title: str, paragraphs: list[str], voicing: Voicing) -> Chapter:
+    return Chapter(title=title, paragraphs=tuple(paragraphs),
+                   sentences=_sentences(paragraphs, voicing))  # fmt: skip
 
 
 def announce_title(title: str) -> str:
     return title if re.search(r"[.!?…]['\"”’)]*$", title) else f"{title}."
 
 
-def build_script(article: Article) -> Script:
+def build_script(
+    article: Article,
+    speech: SpeechConfig | None = None,
+    voicing: Voicing | None = None,
+    show_title: str = "",
+) -> Script:
     """One chapter for the lead (the title announced, then any text before the first heading),
-    then one per section, titled with its heading."""
-    sections: tuple[Section, ...] = article.sections
-    lead, rest = sections[0], sections[1:]
-    chapters = [
-        _chapter(article.title, lead.blocks, [announce_title(article.title)], article.language)
-    ]
-    for section in rest:
+    then one per section, titled with its heading; the optional intro opens the first chapter
+    and the outro closes the last."""
+    speech = speech or SpeechConfig()
+    voicing = voicing or Voicing(language=article.language)
+    fields = {"title": article.title, "show": show_title, "byline": article.byline or ""}
+    lead, rest = article.sections[0], article.sections[1:]
+    paragraphs = [[announce_title(article.title), *map(_as_spoken_paragraph, lead.blocks)]]
+    titles = [article.title]
+    for number, section in enumerate(rest, start=2):
         heading = section.heading or ""
-        chapters.append(
-            _chapter(heading, section.blocks, [announce_title(heading)], article.language)
-        )
+        announced = [f"Chapter {number}."] if speech.chapter_numbers else []
+        paragraphs.append([*announced, announce_title(heading),
+                           *map(_as_spoken_paragraph, section.blocks)])  # fmt: skip
+        titles.append(heading)
+    if speech.intro:
+        paragraphs[0].insert(0, speech.intro.format(**fields))
+    if speech.outro:
+        paragraphs[-1].append(speech.outro.format(**fields))
+    chapters = (_chapter(t, p, voicing) for t, p in zip(titles, paragraphs, strict=True))
     return Script(article=article, chapters=tuple(c for c in chapters if c.sentences))

@@ -251,7 +251,8 @@ class Pyttsx3Engine:
             if _espeak.SetVoiceByName(self._espeak_voice.encode()) != 0:
                 raise ListenError(f"espeak-ng has no voice {self._espeak_voice!r}")
             _espeak.SetParameter(_espeak.RATE, int(ESPEAK_BASE_WPM * self.preset.rate), 0)
-            _espeak.Synth(text.encode("utf-8"), flags=_espeak.CHARS_UTF8)
+            # PHONEMES: [[...]] from the pronunciation lexicon is read as phoneme mnemonics.
+            _espeak.Synth(text.encode("utf-8"), flags=_espeak.CHARS_UTF8 | _espeak.PHONEMES)
             _espeak.Synchronize()
         return np.frombuffer(b"".join(chunks), dtype=np.int16).copy()
 
@@ -311,6 +312,16 @@ ENGINE_CLASSES: dict[str, Callable[[VoicePreset], Engine]] = {
 }
 #: The fast system voice is only worth worker processes for this many sentences or more.
 MIN_UNITS_FOR_POOL = {"piper": 2, "pyttsx3": 48}
+
+
+def phoneme_format(preset: VoicePreset) -> str | None:
+    """The phoneme notation the preset's engine reads in `[[...]]`: IPA for Piper, espeak-ng
+    mnemonics for the system voice on Linux (espeak-ng); None where only text is read."""
+    if preset.engine == "piper":
+        return "ipa"
+    if preset.engine == "pyttsx3" and sys.platform.startswith("linux"):
+        return "espeak"
+    return None
 
 
 def load_engine(preset: VoicePreset, threads: int = 1) -> Engine:
