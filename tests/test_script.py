@@ -54,3 +54,28 @@ def test_normalize_for_speech(written: str, spoken: str) -> None:
 
 def test_other_languages_are_left_to_the_engine() -> None:
     assert normalize_for_speech("Er zahlte 17 Euro.", "de") == "Er zahlte 17 Euro."
+
+
+def test_intro_outro_and_chapter_numbers() -> None:
+    from helpers import SEED
+
+    from listen.config import SpeechConfig
+    from listen.extract import extract_file
+    from listen.script import build_script
+
+    article = extract_file(SEED)
+    speech = SpeechConfig(
+        chapter_numbers=True,
+        intro="You are listening to an audio edition of {title} from {show}.",
+        outro="This was {title}, by {byline}.",
+    )
+    script = build_script(article, speech, show_title="Example News")
+    first, second, last = script.chapters[0], script.chapters[1], script.chapters[-1]
+    assert first.sentences[0].text == (
+        f"You are listening to an audio edition of {article.title} from Example News."
+    )
+    assert first.sentences[1].text.startswith(article.title)
+    assert second.sentences[0].text == "Chapter 2."
+    assert second.title == "IDF Seizure of Hamas Facilities and Al-Qassam Brigades’ Counterattacks."
+    assert last.sentences[-1].text == f"This was {article.title}, by Daniel Sharon."
+    assert [c.title for c in script.chapters] == [c.title for c in build_script(article).chapters]
