@@ -161,6 +161,7 @@ def test_channel_has_what_apple_requires(espeak_episode: Rendered) -> None:
     assert root.get("version") == "2.0"
     for tag in ("title", "link", "description", "language"):
         assert channel.findtext(tag)
+    assert channel.findtext("link") == "https://www.example-news.org/"
     assert channel.find("itunes:image", ns).get("href").endswith("/artwork.png")
     assert channel.find("itunes:category", ns).get("text") == "News"
     assert channel.findtext("itunes:explicit", namespaces=ns) == "false"

@@ -190,8 +190,9 @@ def build_feed(manifests: list[Manifest], show: ShowConfig, feed: FeedConfig) ->
         "itunes_explicit", ItunesExplicitExtension, ItunesExplicitEntryExtension, atom=False
     )
     fg.title(xml_safe(show.title))
-    fg.link(href=show.site_url, rel="alternate")
+    # feedgen's RSS <link> is the last link given: the site, after the self link.
     fg.link(href=feed_url, rel="self", type="application/rss+xml")
+    fg.link(href=show.site_url, rel="alternate")
     fg.description(xml_safe(show.description or show.title))
     fg.language(show.language)
     fg.generator("listen")
