@@ -80,11 +80,16 @@ def fft_convolve(x: np.ndarray, h: np.ndarray) -> np.ndarray:
     return np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(h, size), size)[: len(x) + len(h) - 1]
 
 
+#: Summary groups are about this long: fine enough for a look-ahead limiter, coarse enough
+#: that a two-hour episode's summary stays a few tens of megabytes.
+GROUP_SECONDS = 0.0016
+
+
 def group_size(rate: int) -> int:
-    """Samples per summary group: the largest divisor of a 100 ms step that is at most 16,
+    """Samples per summary group: the largest divisor of a 100 ms step up to GROUP_SECONDS,
     so that gating blocks are whole numbers of groups."""
     step = round(0.1 * rate)
-    return max(d for d in range(1, 17) if step % d == 0)
+    return max(d for d in range(1, max(2, int(rate * GROUP_SECONDS)) + 1) if step % d == 0)
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,7 @@ class TakeSummary:
         if len(data) < 8:
             return None
         n_energy, n_peak = (int(v) for v in np.frombuffer(data[:8], dtype="<u4"))
-        values = np.frombuffer(data[8:], dtype="<f4").astype(np.float64)
+        values = np.frombuffer(data[8:], dtype="<f4").astype(np.float32)
         if len(values) != n_energy + n_peak:
             return None
         return cls(values[:n_energy], values[n_energy:])
@@ -150,7 +155,7 @@ class Summary:
         """Place each take's summary at its start sample (a multiple of the group size)."""
         group = group_size(rate)
         groups = -(-total_samples // group)
-        energy, peak = np.zeros(groups), np.zeros(groups)
+        energy, peak = np.zeros(groups, np.float32), np.zeros(groups, np.float32)
         for start, part in parts:
             first = start // group
             n_energy = min(len(part.energy), groups - first)
@@ -162,12 +167,12 @@ class Summary:
 
     def loudness(self, gains: np.ndarray | float = 1.0) -> float:
         """Integrated loudness (LUFS, gated) with a gain per group applied; -inf if silent."""
-        energy = self.energy * np.square(gains)
+        energy = self.energy * np.square(gains, dtype=np.float32)
         per_step = round(0.1 * self.rate) // self.group
         steps = len(energy) // per_step
         if steps < 4:
             return -math.inf
-        sub = energy[: steps * per_step].reshape(steps, per_step).sum(axis=1)
+        sub = energy[: steps * per_step].reshape(steps, per_step).sum(axis=1, dtype=np.float64)
         blocks = np.convolve(sub, np.ones(4), mode="valid") / (4 * per_step * self.group)
         with np.errstate(divide="ignore"):
             loudness = -0.691 + 10 * np.log10(blocks)
@@ -182,13 +187,13 @@ class Summary:
         pass `ceiling` (linear). Every group within the look-ahead radius of a peak gets at most
         the gain that peak needs, and the smoothing window is narrower than that radius, so the
         smoothed curve (and a straight line between neighbouring groups) stays under it."""
-        needed = np.minimum(1.0, ceiling / np.maximum(gain * self.peak, 1e-12))
+        needed = np.minimum(1.0, ceiling / np.maximum(gain * self.peak, 1e-12), dtype=np.float32)
         if needed.min() >= 1.0:
-            return np.full(len(self.peak), gain)
+            return np.full(len(self.peak), gain, dtype=np.float32)
         radius = max(4, round(self.rate * LIMITER_RADIUS_MS / 1000 / self.group))
         spread = sliding_min(needed, radius)
         # The narrower smoothing also covers the peak envelope's filter delay (under a group).
-        return gain * moving_average(spread, radius - 3)
+        return (gain * moving_average(spread, radius - 3)).astype(np.float32)
 
 
 def sliding_min(values: np.ndarray, radius: int) -> np.ndarray:
@@ -200,8 +205,10 @@ def moving_average(values: np.ndarray, radius: int) -> np.ndarray:
     if radius <= 0:
         return values
     padded = np.pad(values, radius, mode="edge")
-    sums = np.cumsum(np.concatenate([[0.0], padded]))
-    return (sums[2 * radius + 1 :] - sums[: -2 * radius - 1]) / (2 * radius + 1)
+    sums = np.cumsum(np.concatenate([[0.0], padded]), dtype=np.float64)
+    return ((sums[2 * radius + 1 :] - sums[: -2 * radius - 1]) / (2 * radius + 1)).astype(
+        np.float32
+    )
 
 
 def sample_gains(gains: np.ndarray, group: int, start: int, count: int) -> np.ndarray:

@@ -304,9 +304,12 @@ def mix(
         gains = plan_gains(summary, target, 10 ** (ceiling_db / 20))
         stream = normalized_stream(takes, timeline, cache, gains, summary.group)
         pipe_to_ffmpeg(stream, rate, out, encoder_args(fmt, render))
-        result = measure_file(out)
+        # AAC's overshoot between samples is larger than MP3's: measure its true peak.
+        true_peak = fmt == "m4a"
+        result = measure_file(out, true_peak=true_peak)
+        allowance = 0.0 if true_peak else INTER_SAMPLE_ALLOWANCE_DB
         error_lu = render.loudness_lufs - result.integrated_lufs
-        overshoot_db = result.peak_db + INTER_SAMPLE_ALLOWANCE_DB - render.true_peak_db
+        overshoot_db = result.peak_db + allowance - render.true_peak_db
         if abs(error_lu) <= LOUDNESS_TOLERANCE_LU and overshoot_db <= 0:
             break
         target += error_lu
