@@ -68,14 +68,26 @@ def render(page: Path, out: Path, voice: str, cache: Path) -> Run:
     return Run(seconds, peak / 1024**2, duration)
 
 
-def bare(page: Path, voice: str) -> float:
+def bare(page: Path, voice: str, one_thread: bool = True) -> float:
     """Seconds for the bare synthesis baseline, in a child pinned to core 0."""
-    command = ["taskset", "-c", "0", sys.executable, __file__, "--bare", str(page), voice]
+    command = ["taskset", "-c", "0", sys.executable, __file__, "--bare", str(page), voice,
+               "1" if one_thread else "0"]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def bare_synthesis(page: Path, voice: str) -> float:
+def _one_thread_session(model):  # type: ignore[no-untyped-def]
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    path = model.session._model_path
+    return onnxruntime.InferenceSession(path, sess_options=options,
+                                        providers=["CPUExecutionProvider"])  # fmt: skip
+
+
+def bare_synthesis(page: Path, voice: str, one_thread: bool = True) -> float:
     """Runs in the pinned child: load the voice, then time synthesizing every sentence."""
     from listen.config import find_preset, load_config
     from listen.pipeline import script_page
@@ -90,6 +102,10 @@ def bare_synthesis(page: Path, voice: str) -> float:
         from listen.synthesize import resolve_piper_model
 
         model = PiperVoice.load(resolve_piper_model(preset))
+        if one_thread:
+            # onnxruntime pins its own intra-op threads across all cores, escaping taskset
+            # (measured: user time 1.8x wall under `taskset -c 0`); one thread is one core.
+            model = PiperVoice(session=_one_thread_session(model), config=model.config)
         syn = SynthesisConfig(normalize_audio=False, length_scale=1 / preset.rate)
         start = time.perf_counter()
         for text in texts:
@@ -103,6 +119,12 @@ def bare_synthesis(page: Path, voice: str) -> float:
     for text in texts:
         engine.synthesize(text)
     return time.perf_counter() - start
+
+
+def voice_engine(voice: str) -> str:
+    from listen.config import find_preset, load_config
+
+    return find_preset(voice, load_config(CONFIG)).engine
 
 
 def longer_page(page: Path, scale: int, target: Path) -> Path:
@@ -155,6 +177,7 @@ def edit_one_paragraph(page: Path, target: Path) -> Path:
 def bench_voice(voice: str, page: Path, long_page: Path | None, work: Path) -> None:
     cache = work / f"cache-{voice}"
     baseline = bare(page, voice)
+    escaped = bare(page, voice, one_thread=False) if voice_engine(voice) == "piper" else None
     cold = render(page, work / f"out-{voice}", voice, cache)
     edited = render(edit_one_paragraph(page, work / "edited.html"), work / f"out-{voice}",
                     voice, cache)  # fmt: skip
@@ -162,6 +185,10 @@ def bench_voice(voice: str, page: Path, long_page: Path | None, work: Path) -> N
     print(f"\n## {voice}: {page.name}, {cold.audio_seconds:.0f} s of audio")
     print(f"{'run':<28}{'seconds':>10}{'x real time':>14}{'peak RSS MB':>14}")
     print(f"{'bare synthesis (1 core)':<28}{baseline:>10.2f}{cold.audio_seconds / baseline:>14.1f}")
+    if escaped is not None:
+        print(f"{'bare, onnxruntime defaults':<28}{escaped:>10.2f}"
+              f"{cold.audio_seconds / escaped:>14.1f}   (taskset -c 0, but its threads use "
+              "every core)")  # fmt: skip
     for name, run in (("cold render", cold), ("edit re-render", edited), ("warm re-render", warm)):
         speed = run.audio_seconds / run.seconds
         print(f"{name:<28}{run.seconds:>10.2f}{speed:>14.1f}{run.peak_rss_mb:>14.0f}")
@@ -187,10 +214,10 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=10, help="longer article: sections x N")
     parser.add_argument("--words", type=int, help="longer article: a synthetic one of N words")
     parser.add_argument("--no-long", action="store_true", help="skip the longer article")
-    parser.add_argument("--bare", nargs=2, metavar=("PAGE", "VOICE"), help=argparse.SUPPRESS)
+    parser.add_argument("--bare", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
-        print(f"{bare_synthesis(Path(args.bare[0]), args.bare[1]):.4f}")
+        print(f"{bare_synthesis(Path(args.bare[0]), args.bare[1], args.bare[2] == '1'):.4f}")
         return
     with tempfile.TemporaryDirectory(prefix="listen-bench-") as tmp:
         work = Path(tmp)
