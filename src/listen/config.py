@@ -134,15 +134,19 @@ def load_config(path: Path | None = None) -> SiteConfig:
         if not candidate.is_file():
             return SiteConfig()
         path = candidate
+    return parse_config(read_toml(path, "config"), base_dir=path.parent, source=path)
+
+
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file's tables; every failure a one-line ListenError naming `what` it was."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ListenError(f"config file not found: {path}") from None
+        raise ListenError(f"{what} file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ListenError(f"cannot read config {path}: {exc}") from None
+        raise ListenError(f"cannot read {what} {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ListenError(f"{path}: invalid TOML: {exc}") from None
-    return parse_config(data, base_dir=path.parent, source=path)
 
 
 def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = None) -> SiteConfig:
@@ -233,10 +237,7 @@ def voice_search_path(config: SiteConfig) -> list[Path]:
 
 
 def load_preset(path: Path) -> VoicePreset:
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ListenError(f"bad voice preset {path}: {exc}") from None
+    table = read_toml(path, "voice preset")
     table.setdefault("name", path.stem)
     table.pop("path", None)
     table = _known(VoicePreset, table, str(path))

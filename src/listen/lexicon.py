@@ -22,10 +22,10 @@ engines as `[[...]]`, which both Piper and espeak-ng read as phoneme input.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from listen.config import read_toml
 from listen.errors import ListenError
 
 #: Which phoneme notation an engine reads, by engine name.
@@ -88,15 +88,7 @@ def parse_lexicon(data: dict, source: str) -> Lexicon:
 
 
 def load_lexicon(path: Path) -> Lexicon:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ListenError(f"lexicon not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ListenError(f"cannot read lexicon {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ListenError(f"{path}: invalid TOML: {exc}") from None
-    return parse_lexicon(data, str(path))
+    return parse_lexicon(read_toml(path, "lexicon"), str(path))
 
 
 def article_lexicon(page: Path) -> Lexicon:
