@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; concurrent renders into one folder unsupported
+    fcntl = None  # type: ignore[assignment]
 
 
 @contextlib.contextmanager
@@ -37,9 +44,56 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
+@contextlib.contextmanager
+def locked(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock (flock) on `lock_file` for the block: renders running at
+    once in one output folder take turns to publish an episode and to rebuild the feed."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a+b") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def remove_stale_temps(folder: Path, prefix: str = ".", older_than_seconds: float = 3600) -> None:
+    """Delete temp files a killed writer left behind: those older than a live writer takes, or
+    any age for files whose writer's lock the caller holds (`prefix` names them)."""
+    cutoff = time.time() - older_than_seconds
+    for leftover in folder.glob(f"{glob.escape(prefix)}*.tmp"):
+        with contextlib.suppress(OSError):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+
+
 def write_bytes(target: Path, data: bytes) -> None:
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
+
+
+def create_once(target: Path, data: bytes) -> bool:
+    """Write `target` atomically unless it exists; True if this call created it. Content-
+    addressed files are never replaced: when two processes make the same one at once, the
+    first to finish wins and the other uses it (both are valid, but only one may be seen)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_text(target: Path, text: str) -> None:

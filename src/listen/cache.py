@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from listen.atomic import write_bytes
+from listen.atomic import create_once, write_bytes
+from listen.errors import ListenError
 
 if TYPE_CHECKING:
     from listen.loudness import TakeSummary
@@ -89,10 +90,15 @@ class TakeCache:
         return TakeRef(key, frames, rate)
 
     def read(self, ref: TakeRef) -> np.ndarray:
-        with wave.open(str(self.path(ref.key)), "rb") as wav:
-            samples = np.frombuffer(wav.readframes(ref.samples), dtype=np.int16)
+        try:
+            with wave.open(str(self.path(ref.key)), "rb") as wav:
+                samples = np.frombuffer(wav.readframes(ref.samples), dtype=np.int16)
+        except (OSError, EOFError, wave.Error) as exc:
+            raise ListenError(
+                f"cached take {ref.key[:12]} unreadable ({exc}); render again"
+            ) from None
         if len(samples) != ref.samples:
-            raise OSError(f"take {ref.key} is truncated")
+            raise ListenError(f"cached take {ref.key[:12]} changed or truncated; render again")
         return samples
 
     def summary_path(self, key: str) -> Path:
@@ -101,14 +107,17 @@ class TakeCache:
     def store(
         self, key: str, samples: np.ndarray, sample_rate: int, summary: TakeSummary
     ) -> TakeRef:  # fmt: skip
-        """Store a take and its loudness summary (the summary first: a take is only found
-        once its WAV exists, and then its summary does too)."""
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes(self.summary_path(key), summary.to_bytes())
+        """Store a take and its loudness summary. A take, once stored, is never replaced; a
+        missing summary is rebuilt by `read_summary`."""
         header = _wav_header(len(samples), sample_rate)
-        write_bytes(path, header + samples.astype("<i2").tobytes())
-        return TakeRef(key, len(samples), sample_rate)
+        if create_once(self.path(key), header + samples.astype("<i2").tobytes()):
+            write_bytes(self.summary_path(key), summary.to_bytes())
+            return TakeRef(key, len(samples), sample_rate)
+        # Another process made this take first: use its version, which others may already use.
+        existing = self.lookup(key)
+        if existing is None:
+            raise ListenError(f"the cached take {key} is damaged; run 'listen cache --clear'")
+        return existing
 
     def read_summary(self, ref: TakeRef) -> TakeSummary:
         """The take's loudness summary; rebuilt from the take if missing or damaged."""

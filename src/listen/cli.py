@@ -12,10 +12,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from listen import __version__
 from listen.config import AUDIO_FORMATS, SiteConfig, load_config, load_presets
 from listen.errors import ListenError
+from listen.fetch import is_url
 
 
 def _config(args: argparse.Namespace) -> SiteConfig:
@@ -63,7 +65,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     config = _config(args)
     results = render(
-        [Path(p) for p in args.pages],
+        [p if is_url(p) else Path(p) for p in args.pages],
         out=Path(args.out),
         config=config,
         voice=args.voice,
@@ -92,8 +94,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from listen.render_text import script_as_json, script_as_markdown, script_as_text
 
     config = _config(args)
-    script = script_page(Path(args.page), config)
-    snippet = page_snippet(script, Path(args.page), config.show)
+    page = args.page if is_url(args.page) else Path(args.page)
+    script = script_page(page, config)
+    snippet = page_snippet(script, Path(urlsplit(args.page).path or "page"), config.show)
     render = {
         "json": script_as_json,
         "text": script_as_text,
@@ -177,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     render = with_config(sub.add_parser("render", help="render article pages into episodes"))
-    render.add_argument("pages", nargs="+", metavar="PAGE", help="HTML file(s)")
+    render.add_argument("pages", nargs="+", metavar="PAGE", help="HTML file(s) or http(s) URLs")
     render.add_argument("--out", default="public", metavar="DIR", help="output folder")
     render.add_argument("--voice", help="voice preset (default: the config's, else joe)")
     render.add_argument("--format", choices=AUDIO_FORMATS, help="audio format (default: mp3)")

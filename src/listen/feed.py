@@ -17,7 +17,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
-from listen.atomic import write_bytes
+from listen.atomic import locked, remove_stale_temps, write_bytes
 from listen.config import FeedConfig, ShowConfig
 from listen.errors import ListenError
 from listen.publish import EPISODES, Manifest, load_manifests
@@ -251,7 +251,9 @@ def build_feed(manifests: list[Manifest], show: ShowConfig, feed: FeedConfig) ->
 def write_feed(out: Path, show: ShowConfig, feed: FeedConfig) -> Path:
     """Rebuild DIR/feed.xml from the manifests in DIR; unchanged input, unchanged bytes."""
     path = out / FEED_NAME
-    data = build_feed(load_manifests(out), show, feed)
-    if not (path.is_file() and path.read_bytes() == data):
-        write_bytes(path, data)
+    with locked(out / ".feed.lock"):
+        remove_stale_temps(out, prefix=f".{FEED_NAME}.", older_than_seconds=0)
+        data = build_feed(load_manifests(out), show, feed)
+        if not (path.is_file() and path.read_bytes() == data):
+            write_bytes(path, data)
     return path

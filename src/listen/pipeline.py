@@ -21,16 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
-from listen.atomic import write_bytes
+from listen.atomic import locked, remove_stale_temps, write_bytes
 from listen.cache import TakeCache, parse_size, take_key
 from listen.config import AUDIO_FORMATS, ExtractRules, SiteConfig, VoicePreset, find_preset
 from listen.errors import ListenError
-from listen.extract import Article, extract_file
+from listen.extract import Article, extract, extract_file
 from listen.feed import check_category, write_feed
+from listen.fetch import fetch_page, is_url
 from listen.lexicon import Lexicon, article_lexicon, load_lexicon
 from listen.mix import MixedAudio, mix
 from listen.player import write_embed_page, write_player_assets
 from listen.publish import (
+    EPISODES,
     Manifest,
     check_out_dir,
     episode_paths,
@@ -42,6 +44,9 @@ from listen.publish import (
 from listen.script import Script, Voicing, bound_length, build_script, split_sentences
 from listen.synthesize import phoneme_format, synthesize_all, voice_identity
 from listen.tag import Artwork, EpisodeTags, load_artwork, tag
+
+#: A page: an HTML file, or an http(s) URL to fetch.
+Page = Path | str
 
 #: progress(page, done, total): sentences synthesized (or found in the cache) for one page.
 Progress = Callable[[str, int, int], None]
@@ -64,37 +69,39 @@ class PageStats:
 
 @dataclass
 class _Job:
-    source: Path
+    source: Page
     script: Script
     slug: str
     audio: MixedAudio | None = None
     stats: PageStats = field(default_factory=lambda: PageStats())
 
 
-def extract_page(path: Path, config: SiteConfig | None = None) -> Article:
+def extract_page(page: Page, config: SiteConfig | None = None) -> Article:
     rules = config.extract if config else ExtractRules()
-    return extract_file(path, rules)
+    if isinstance(page, str) and is_url(page):
+        return extract(fetch_page(page), source=page, rules=rules)
+    return extract_file(Path(page), rules)
 
 
-def voicing_for(path: Path, article: Article, config: SiteConfig, preset: VoicePreset
+def voicing_for(page: Page, article: Article, config: SiteConfig, preset: VoicePreset
                 ) -> Voicing:  # fmt: skip
     """The site's lexicon with the article's own overrides, in the preset's phoneme notation."""
     site = load_lexicon(config.speech.lexicon) if config.speech.lexicon else Lexicon()
     return Voicing(
         language=article.language,
         normalize=config.speech.normalize,
-        lexicon=site.merged(article_lexicon(path)),
+        lexicon=site if is_url(str(page)) else site.merged(article_lexicon(Path(page))),
         phonemes=phoneme_format(preset),
     )
 
 
-def script_page(path: Path, config: SiteConfig | None = None, voice: str | None = None
+def script_page(page: Page, config: SiteConfig | None = None, voice: str | None = None
                 ) -> Script:  # fmt: skip
     """What will be narrated for a page, for `voice` (default: the config's)."""
     config = config or SiteConfig()
     preset = find_preset(voice or config.render.voice, config)
-    article = extract_page(path, config)
-    return build_script(article, config.speech, voicing_for(path, article, config, preset),
+    article = extract_page(page, config)
+    return build_script(article, config.speech, voicing_for(page, article, config, preset),
                         config.show.title)  # fmt: skip
 
 
@@ -149,7 +156,7 @@ def _unique_slugs(jobs: list[_Job]) -> None:
 
 
 def render(
-    pages: Sequence[Path],
+    pages: Sequence[Page],
     out: Path,
     config: SiteConfig,
     voice: str | None = None,
@@ -200,6 +207,8 @@ def render(
                 fmt,
                 _episode_tags(job.script, config, job.audio.timeline.chapters, artwork),
             )
+        if (out / EPISODES).is_dir():
+            remove_stale_temps(out / EPISODES)
         results = [_publish(job, out, config, preset, fmt) for job in work]
         write_player_assets(out)
         for result in results:
@@ -243,7 +252,10 @@ def _publish(
         audio_bytes=job.audio.path.stat().st_size,
         added=added,
     )
-    manifest_path = publish_episode(out, manifest, job.audio, config.show.title)
+    with locked(out / EPISODES / f".{job.slug}.lock"):
+        # Holding the lock, no other render writes this episode: its temp files are leftovers.
+        remove_stale_temps(out / EPISODES, prefix=f".{job.slug}.", older_than_seconds=0)
+        manifest_path = publish_episode(out, manifest, job.audio, config.show.title)
     return RenderResult(
         manifest=manifest,
         manifest_path=manifest_path,
