@@ -440,6 +440,8 @@ def synthesize_all(
                 on_take(key, True)
     todo = list({key: text for key, text in zip(keys, texts, strict=True) if key not in found}
                 .items())  # fmt: skip
+    # Longest first, so that the workers finish together instead of one waiting on the other.
+    todo.sort(key=lambda item: len(item[1]), reverse=True)
     jobs = jobs or default_jobs()
     if jobs > 1 and len(todo) >= MIN_UNITS_FOR_POOL.get(preset.engine, 2):
         ctx = get_context("spawn")  # onnxruntime is not fork-safe
