@@ -109,15 +109,15 @@ class TakeCache:
     ) -> TakeRef:  # fmt: skip
         """Store a take and its loudness summary. A take, once stored, is never replaced; a
         missing summary is rebuilt by `read_summary`."""
-        header = _wav_header(len(samples), sample_rate)
-        if create_once(self.path(key), header + samples.astype("<i2").tobytes()):
-            write_bytes(self.summary_path(key), summary.to_bytes())
-            return TakeRef(key, len(samples), sample_rate)
-        # Another process made this take first: use its version, which others may already use.
-        existing = self.lookup(key)
-        if existing is None:
-            raise ListenError(f"the cached take {key} is damaged; run 'listen cache --clear'")
-        return existing
+        data = _wav_header(len(samples), sample_rate) + samples.astype("<i2").tobytes()
+        if not create_once(self.path(key), data):
+            # Another process made this take first: use its version, which others may already
+            # be using. A damaged one (a truncated file) nobody can use: replace it.
+            if (existing := self.lookup(key)) is not None:
+                return existing
+            write_bytes(self.path(key), data)
+        write_bytes(self.summary_path(key), summary.to_bytes())
+        return TakeRef(key, len(samples), sample_rate)
 
     def read_summary(self, ref: TakeRef) -> TakeSummary:
         """The take's loudness summary; rebuilt from the take if missing or damaged."""
