@@ -221,3 +221,18 @@ def test_unknown_category_is_refused(tmp_path: Path) -> None:
     )
     done = run_listen("render", SEED, "--out", tmp_path / "o", "--config", config, check=False)
     assert done.returncode == 1 and "Apple Podcasts category" in done.stderr
+
+
+def test_slug_guids_survive_a_url_change(tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    config = tmp_path / "listen.toml"
+    config.write_text(CONFIG.read_text().replace("[render]", '[feed]\nguid = "slug"\n\n[render]')
+                      .replace('artwork = "artwork.png"', f'artwork = "{SAMPLE_ART}"'))  # fmt: skip
+    write_manifest(out, "moved", "A story", "2024-01-01T08:00:00+00:00", url="https://a.example/x/")
+    run_listen("feed", "--out", out, "--config", config)
+    guid = etree.fromstring((out / "feed.xml").read_bytes()).find("channel/item/guid")
+    assert guid.get("isPermaLink") == "false" and uuid.UUID(guid.text)
+    write_manifest(out, "moved", "A story", "2024-01-01T08:00:00+00:00", url="https://b.example/y/")
+    run_listen("feed", "--out", out, "--config", config)
+    again = etree.fromstring((out / "feed.xml").read_bytes()).find("channel/item/guid")
+    assert again.text == guid.text

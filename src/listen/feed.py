@@ -225,12 +225,7 @@ def build_feed(manifests: list[Manifest], show: ShowConfig, feed: FeedConfig) ->
         entry.description(xml_safe(manifest.summary or manifest.title))
         if manifest.url:
             entry.link(href=manifest.url)
-            entry.guid(manifest.url, permalink=True)
-        else:
-            entry.guid(
-                f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, feed_url + '#' + manifest.slug)}",
-                permalink=False,
-            )
+        entry.guid(*item_guid(manifest, feed, channel_guid))
         entry.pubDate(_date(manifest))
         entry.enclosure(
             episode_url(show, manifest.audio), str(manifest.audio_bytes), manifest.mime_type

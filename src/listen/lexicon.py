@@ -28,9 +28,6 @@ from pathlib import Path
 from listen.config import read_toml
 from listen.errors import ListenError
 
-#: Which phoneme notation an engine reads, by engine name.
-PHONEME_FORMATS = {"piper": "ipa", "pyttsx3": "espeak"}
-
 
 @dataclass(frozen=True)
 class Entry:
