@@ -48,7 +48,7 @@ from listen.tag import Artwork, EpisodeTags, load_artwork, tag
 #: A page: an HTML file, or an http(s) URL to fetch.
 Page = Path | str
 
-#: progress(page, done, total): sentences synthesized (or found in the cache) for one page.
+#: progress(page, done, total): takes synthesized (or found in the cache) for one page.
 Progress = Callable[[str, int, int], None]
 
 
@@ -73,7 +73,7 @@ class _Job:
     script: Script
     slug: str
     audio: MixedAudio | None = None
-    stats: PageStats = field(default_factory=lambda: PageStats())
+    stats: PageStats = field(default_factory=PageStats)
 
 
 def extract_page(page: Page, config: SiteConfig | None = None) -> Article:
