@@ -164,15 +164,36 @@ def decode_html(data: bytes | str) -> str:
         if encoding:
             try:
                 return data.decode(encoding)
-            except (UnicodeDecodeError, LookupError):
+            except (UnicodeError, LookupError):  # UnicodeError: "undefined", "idna", "punycode"
                 continue
     return data.decode("windows-1252", errors="replace")
 
 
+#: Deeper than this and a page is refused: real articles nest a few dozen levels, and the chrome
+#: rules' cost grows with depth (100,000 nested <div>s would take hours, not a second).
+MAX_NESTING_DEPTH = 1000
+
+
 def parse_html(data: bytes | str) -> BeautifulSoup:
     """Decode, then parse with lxml (which repairs unclosed tags, stray end tags and nested <p>
-    the way browsers do)."""
-    return BeautifulSoup(decode_html(data), "lxml")
+    the way browsers do). A page nested deeper than MAX_NESTING_DEPTH, or too large for memory,
+    is a ListenError."""
+    try:
+        soup = BeautifulSoup(decode_html(data), "lxml")
+    except RecursionError:
+        raise ListenError("page is too deeply nested to read") from None
+    except MemoryError:
+        raise ListenError("page is too large to read") from None
+    depth = {id(soup): 0}
+    for el in soup.descendants:
+        if isinstance(el, Tag):
+            level = depth[id(el.parent)] + 1
+            if level > MAX_NESTING_DEPTH:
+                raise ListenError(
+                    f"page is too deeply nested (over {MAX_NESTING_DEPTH} levels of elements)"
+                )
+            depth[id(el)] = level
+    return soup
 
 
 def read_page(path: Path) -> bytes:

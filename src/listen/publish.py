@@ -25,11 +25,19 @@ MAX_SLUG_CHARS = 80
 CHAPTERS_VERSION = "1.2.0"
 
 
+#: Names Windows reserves for devices, with any extension ("con.mp3" opens the console).
+WINDOWS_RESERVED = frozenset(
+    ("con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)), *(f"lpt{n}" for n in range(10)))
+)
+
+
 def slugify(value: str) -> str:
-    """`a-z`, `0-9` and `-` only; never empty, never a path."""
+    """`a-z`, `0-9` and `-` only; never empty, never a path, never a Windows device name."""
     ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     slug = slug[:MAX_SLUG_CHARS].rstrip("-")
+    if slug in WINDOWS_RESERVED:
+        return f"{slug}-episode"
     return slug or "episode"
 
 

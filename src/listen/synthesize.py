@@ -17,6 +17,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from importlib import import_module
 from multiprocessing import get_context
@@ -362,15 +363,24 @@ def _synthesize_into(engine: Engine, cache: TakeCache, key: str, text: str) -> T
 
 # A worker process keeps its engine for its whole life: loading a model is the expensive part.
 _WORKER: tuple[Engine, TakeCache] | None = None
+# Why the engine did not load: reported by the first task, as a clean ListenError (an
+# initializer that raises only makes the pool print a traceback and break).
+_WORKER_ERROR = "the synthesis worker did not start"
 
 
 def _worker_init(preset: VoicePreset, cache_dir: Path) -> None:
-    global _WORKER
-    _WORKER = (load_engine(preset, threads=1), TakeCache(cache_dir))
+    global _WORKER, _WORKER_ERROR
+    try:
+        _WORKER = (load_engine(preset, threads=1), TakeCache(cache_dir))
+    except ListenError as exc:
+        _WORKER_ERROR = str(exc)
+    except Exception as exc:  # a broken engine plugin can fail any way
+        _WORKER_ERROR = f"voice {preset.name!r} failed to load: {exc}"
 
 
 def _worker_take(job: tuple[str, str]) -> TakeRef:
-    assert _WORKER is not None
+    if _WORKER is None:
+        raise ListenError(_WORKER_ERROR)
     engine, cache = _WORKER
     key, text = job
     return _synthesize_into(engine, cache, key, text)
@@ -448,10 +458,13 @@ def synthesize_all(
         workers = min(jobs, len(todo))
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
                                  initargs=(preset, cache.directory)) as pool:  # fmt: skip
-            for ref in pool.map(_worker_take, todo):
-                found[ref.key] = ref
-                if on_take:
-                    on_take(ref.key, False)
+            try:
+                for ref in pool.map(_worker_take, todo):
+                    found[ref.key] = ref
+                    if on_take:
+                        on_take(ref.key, False)
+            except BrokenProcessPool:
+                raise ListenError("a synthesis worker died (out of memory, or killed)") from None
     else:
         engine = _local_engine(preset, jobs)
         for key, text in todo:
