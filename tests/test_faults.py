@@ -161,3 +161,37 @@ def test_full_disk_fails_cleanly_without_partial_files(tmp_path: Path, tiny_disk
     assert not [p for p in files if p.name.startswith(".") and p.name.endswith(".tmp")], files
     for audio in [p for p in files if p.suffix in (".mp3", ".m4a")]:
         assert audio.with_suffix(".json").is_file(), f"{audio} without its manifest: {files}"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A 64 MB tmpfs that the test can remount read-only (root only; skipped elsewhere)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if not shutil.which("mount") or not shutil.which("umount"):
+        pytest.skip("no mount/umount command to make a tmpfs")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_unwritable_out_fails_cleanly_and_keeps_the_episode(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    page = write_page(tmp_path)
+    out = small_disk / "public"
+    args = ("render", page, "--out", out, "--config", CONFIG, "--voice", "espeak-en-us")
+    run_listen(*args)
+    before = snapshot(out)
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    page.write_text(page.read_text(encoding="utf-8").replace("</p>", " Updated.</p>", 1),
+                    encoding="utf-8")  # fmt: skip
+    done = run_listen(*args, check=False)
+    line = assert_one_error_line(done)
+    assert "cannot write" in line or "Read-only" in line, line
+    assert snapshot(out) == before

@@ -10,6 +10,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from listen.errors import ListenError
+
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; concurrent renders into one folder unsupported
@@ -48,8 +50,12 @@ _UMASK = _read_umask()
 def locked(lock_file: Path) -> Iterator[None]:
     """Hold an exclusive advisory lock (flock) on `lock_file` for the block: renders running at
     once in one output folder take turns to publish an episode and to rebuild the feed."""
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_file, "a+b") as handle:
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_file, "a+b")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise ListenError(f"cannot write to {lock_file.parent}: {exc.strerror or exc}") from None
+    with handle:
         if fcntl is not None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
