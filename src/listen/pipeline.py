@@ -211,8 +211,6 @@ def render(
             remove_stale_temps(out / EPISODES)
         results = [_publish(job, out, config, preset, fmt) for job in work]
         write_player_assets(out)
-        for result in results:
-            write_embed_page(out, result.manifest, config.show)
     cache.prune(parse_size(config.cache.max_size))
     if config.show.artwork:
         publish_artwork(out, config.show.artwork)
@@ -256,6 +254,7 @@ def _publish(
         # Holding the lock, no other render writes this episode: its temp files are leftovers.
         remove_stale_temps(out / EPISODES, prefix=f".{job.slug}.", older_than_seconds=0)
         manifest_path = publish_episode(out, manifest, job.audio, config.show.title)
+        write_embed_page(out, manifest, config.show)
     return RenderResult(
         manifest=manifest,
         manifest_path=manifest_path,
