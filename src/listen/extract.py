@@ -26,6 +26,7 @@ Every threshold lives in `Thresholds`; every chrome rule is a named function or 
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from bisect import bisect_right
@@ -151,6 +152,20 @@ def declared_charset(data: bytes) -> str | None:
     return _CHARSET_ALIASES.get(label, label)
 
 
+#: Python codecs a page may name but no browser would use to decode it.
+_NOT_PAGE_CHARSETS = {"unicode_escape", "raw_unicode_escape", "undefined", "idna", "punycode",
+                      "mbcs", "oem", "palmos", "charmap"}  # fmt: skip
+
+
+def _is_text_charset(label: str) -> bool:
+    try:
+        info = codecs.lookup(label)
+    except LookupError:
+        return False
+    name = info.name.replace("-", "_")
+    return name not in _NOT_PAGE_CHARSETS and getattr(info, "_is_text_encoding", True)
+
+
 def decode_html(data: bytes | str) -> str:
     """The page's text: a BOM wins, then the declared charset, then UTF-8, then windows-1252
     (the usual charset of an undeclared legacy page). A declaration that does not fit the bytes
@@ -161,7 +176,7 @@ def decode_html(data: bytes | str) -> str:
         if data.startswith(bom):
             return data[len(bom) :].decode(encoding, errors="replace")
     for encoding in dict.fromkeys((declared_charset(data), "utf-8", "windows-1252")):
-        if encoding:
+        if encoding and _is_text_charset(encoding):
             try:
                 return data.decode(encoding)
             except (UnicodeError, LookupError):  # UnicodeError: "undefined", "idna", "punycode"
