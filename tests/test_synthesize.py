@@ -89,12 +89,14 @@ def test_rerender_after_no_change_synthesizes_nothing(tmp_path: Path) -> None:
         "render", SEED, "--out", out, "--config", CONFIG, "--voice", "espeak-en-us", env=env
     )
     assert "0 from cache" in cold.stdout
-    audio = next((out / "episodes").glob("*.mp3")).read_bytes()
+    mp3 = next((out / "episodes").glob("*.mp3"))
+    audio, stamp = mp3.read_bytes(), mp3.stat().st_mtime_ns
     warm = run_listen(
         "render", SEED, "--out", out, "--config", CONFIG, "--voice", "espeak-en-us", env=env
     )
     assert "(0 takes synthesized" in warm.stdout
-    assert next((out / "episodes").glob("*.mp3")).read_bytes() == audio  # deterministic
+    assert mp3.read_bytes() == audio
+    assert mp3.stat().st_mtime_ns == stamp  # nothing changed: the episode is not even rewritten
 
 
 def test_edited_paragraph_resynthesizes_only_its_sentences(tmp_path: Path) -> None:

@@ -11,18 +11,21 @@ published into the output folder and the feed rebuilt.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import tempfile
 import wave
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from listen import __version__
 from listen.atomic import locked, remove_stale_temps, write_bytes
-from listen.cache import TakeCache, parse_size, take_key
+from listen.cache import TakeCache, TakeRef, parse_size, take_key
 from listen.config import AUDIO_FORMATS, ExtractRules, SiteConfig, VoicePreset, find_preset
 from listen.errors import ListenError
 from listen.extract import Article, extract, extract_file
@@ -74,6 +77,9 @@ class _Job:
     slug: str
     audio: MixedAudio | None = None
     stats: PageStats = field(default_factory=PageStats)
+    render_key: str = ""
+    #: The published episode, when nothing it was made from has changed.
+    unchanged: Manifest | None = None
 
 
 def extract_page(page: Page, config: SiteConfig | None = None) -> Article:
@@ -201,6 +207,10 @@ def render(
             workdir = Path(tmp) / str(index)
             workdir.mkdir()
             takes = [next(refs) for _ in job.script.units]
+            job.render_key = render_key(job, takes, config, preset, fmt, artwork)
+            job.unchanged = unchanged_episode(out, job, fmt)
+            if job.unchanged is not None:
+                continue
             job.audio = mix(job.script, takes, cache, config.render, fmt, workdir)
             tag(
                 job.audio.path,
@@ -219,13 +229,49 @@ def render(
     return results
 
 
+def render_key(job: _Job, takes: Sequence[TakeRef], config: SiteConfig, preset: VoicePreset,
+               fmt: str, artwork: Artwork | None) -> str:  # fmt: skip
+    """A digest of everything an episode's published files are made from."""
+    article = job.script.article
+    blob = json.dumps({
+        "listen": __version__, "format": fmt, "voice": preset.name, "slug": job.slug,
+        "takes": [t.key for t in takes], "render": asdict(config.render),
+        "article": [article.title, article.byline, article.published, article.url,
+                    article.language, article.summary, str(job.source)],
+        "chapters": [c.title for c in job.script.chapters],
+        "sentences": [s.text for s in job.script.sentences],
+        "show": [config.show.title, config.show.author],
+        "artwork": hashlib.sha256(artwork.data).hexdigest() if artwork else None,
+    }, sort_keys=True, ensure_ascii=False, default=str)  # fmt: skip
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def unchanged_episode(out: Path, job: _Job, fmt: str) -> Manifest | None:
+    """The published episode, if it was made from exactly what this render would use."""
+    paths = episode_paths(out, job.slug, fmt)
+    previous = read_manifest(paths["manifest"]) if paths["manifest"].is_file() else None
+    if (
+        previous is None
+        or previous.render_key != job.render_key
+        or not paths["audio"].is_file()
+        or paths["audio"].stat().st_size != previous.audio_bytes
+        or not all(paths[name].is_file() for name in ("chapters", "vtt"))
+    ):
+        return None
+    return previous
+
+
 def _publish(
     job: _Job, out: Path, config: SiteConfig, preset: VoicePreset, fmt: str
 ) -> RenderResult:
+    paths = episode_paths(out, job.slug, fmt)
+    if job.unchanged is not None:
+        write_embed_page(out, job.unchanged, config.show)
+        return RenderResult(job.unchanged, paths["manifest"], paths["audio"],
+                            job.stats.synthesized, job.stats.cached)  # fmt: skip
     assert job.audio is not None
     article = job.script.article
     timeline = job.audio.timeline
-    paths = episode_paths(out, job.slug, fmt)
     previous = read_manifest(paths["manifest"]) if paths["manifest"].is_file() else None
     added = (
         previous.added
@@ -249,6 +295,7 @@ def _publish(
         mime_type=job.audio.mime_type,
         audio_bytes=job.audio.path.stat().st_size,
         added=added,
+        render_key=job.render_key,
     )
     with locked(out / EPISODES / f".{job.slug}.lock"):
         # Holding the lock, no other render writes this episode: its temp files are leftovers.

@@ -74,6 +74,9 @@ class Manifest:
     #: When this episode was first published to DIR; kept across re-renders (the feed's
     #: fallback pubDate when the article has no date).
     added: str | None = None
+    #: A digest of everything the published files were made from: a re-render with the same
+    #: one has nothing to do.
+    render_key: str | None = None
 
     def to_json(self) -> dict:
         return {
@@ -91,6 +94,7 @@ class Manifest:
             "byline": self.byline,
             "summary": self.summary,
             "added": self.added,
+            "render_key": self.render_key,
             "chapters": [
                 {"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms}
                 for c in self.chapters
@@ -110,6 +114,7 @@ class Manifest:
             audio=data["audio"], byline=data.get("byline"), summary=data.get("summary"),
             mime_type=data.get("mime_type", "audio/mpeg"),
             audio_bytes=int(data.get("audio_bytes", 0)), added=data.get("added"),
+            render_key=data.get("render_key"),
             chapters=tuple(TimedChapter(c["title"], int(c["start_ms"]), int(c["end_ms"]))
                            for c in data["chapters"]),
             sentences=tuple(TimedSentence(s["text"], int(s["start_ms"]), int(s["end_ms"]),

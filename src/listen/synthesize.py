@@ -465,7 +465,7 @@ def synthesize_all(
                         on_take(ref.key, False)
             except BrokenProcessPool:
                 raise ListenError("a synthesis worker died (out of memory, or killed)") from None
-    else:
+    elif todo:  # (a warm render loads no engine at all)
         engine = _local_engine(preset, jobs)
         for key, text in todo:
             found[key] = _synthesize_into(engine, cache, key, text)
