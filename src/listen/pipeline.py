@@ -220,10 +220,14 @@ def render(
         if (out / EPISODES).is_dir():
             remove_stale_temps(out / EPISODES)
         results = [_publish(job, out, config, preset, fmt) for job in work]
+    with locked(out / ".assets.lock"):
+        # The shared files: holding the lock, their temp files are a killed writer's leftovers.
+        remove_stale_temps(out / "player", older_than_seconds=0)
         write_player_assets(out)
+        if config.show.artwork:
+            remove_stale_temps(out, prefix=f".{config.show.artwork.name}.", older_than_seconds=0)
+            publish_artwork(out, config.show.artwork)
     cache.prune(parse_size(config.cache.max_size))
-    if config.show.artwork:
-        publish_artwork(out, config.show.artwork)
     if feed:
         write_feed(out, config.show, config.feed)
     return results
