@@ -125,6 +125,17 @@ def file_digest(path: Path, size: int, mtime_ns: int) -> str:
     return digest.hexdigest()
 
 
+def piper_identity(preset: VoicePreset, model: Path) -> dict[str, str | float]:
+    stat = model.stat()
+    return {
+        "engine": "piper",
+        "engine_version": _package_version("piper-tts"),
+        "model": model.name,
+        "model_sha256": file_digest(model, stat.st_size, stat.st_mtime_ns),
+        "rate": preset.rate,
+    }
+
+
 class PiperEngine:
     """Piper (onnxruntime). Synthesizes exactly the unit it is given: Piper's own sentence
     splitting is bypassed (it breaks at "Dr." and "Jan."), and its per-sentence volume
@@ -156,13 +167,7 @@ class PiperEngine:
         self.syn_config = SynthesisConfig(length_scale=1.0 / preset.rate, normalize_audio=False)
 
     def identity(self) -> dict[str, str | float]:
-        stat = self.model_path.stat()
-        return {
-            "engine": "piper",
-            "model": self.model_path.name,
-            "model_sha256": file_digest(self.model_path, stat.st_size, stat.st_mtime_ns),
-            "rate": self.preset.rate,
-        }
+        return piper_identity(self.preset, self.model_path)
 
     def synthesize(self, text: str) -> np.ndarray:
         phonemes: list[str] = []
@@ -399,16 +404,8 @@ def voice_identity(preset: VoicePreset) -> dict[str, str | float]:
 
 @functools.lru_cache(maxsize=16)
 def _identity(preset: VoicePreset) -> dict[str, str | float]:
-    if preset.engine == "piper":
-        model = resolve_piper_model(preset)
-        stat = model.stat()
-        return {
-            "engine": "piper",
-            "engine_version": _package_version("piper-tts"),
-            "model": model.name,
-            "model_sha256": file_digest(model, stat.st_size, stat.st_mtime_ns),
-            "rate": preset.rate,
-        }
+    if preset.engine == "piper":  # known without loading the model
+        return piper_identity(preset, resolve_piper_model(preset))
     return _local_engine(preset, 1).identity()
 
 
