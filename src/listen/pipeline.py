@@ -89,16 +89,15 @@ def extract_page(page: Page, config: SiteConfig | None = None) -> Article:
     return extract_file(Path(page), rules)
 
 
-def voicing_for(page: Page, article: Article, config: SiteConfig, preset: VoicePreset
+def voicing_for(language: str, config: SiteConfig, preset: VoicePreset, page: Page | None = None
                 ) -> Voicing:  # fmt: skip
-    """The site's lexicon with the article's own overrides, in the preset's phoneme notation."""
-    site = load_lexicon(config.speech.lexicon) if config.speech.lexicon else Lexicon()
-    return Voicing(
-        language=article.language,
-        normalize=config.speech.normalize,
-        lexicon=site if is_url(str(page)) else site.merged(article_lexicon(Path(page))),
-        phonemes=phoneme_format(preset),
-    )
+    """The site's lexicon, with a local page's own overrides, in the preset's phoneme
+    notation."""
+    lexicon = load_lexicon(config.speech.lexicon) if config.speech.lexicon else Lexicon()
+    if page is not None and not is_url(str(page)):
+        lexicon = lexicon.merged(article_lexicon(Path(page)))
+    return Voicing(language=language, normalize=config.speech.normalize, lexicon=lexicon,
+                   phonemes=phoneme_format(preset))  # fmt: skip
 
 
 def script_page(page: Page, config: SiteConfig | None = None, voice: str | None = None
@@ -107,8 +106,8 @@ def script_page(page: Page, config: SiteConfig | None = None, voice: str | None 
     config = config or SiteConfig()
     preset = find_preset(voice or config.render.voice, config)
     article = extract_page(page, config)
-    return build_script(article, config.speech, voicing_for(page, article, config, preset),
-                        config.show.title)  # fmt: skip
+    voicing = voicing_for(article.language, config, preset, page)
+    return build_script(article, config.speech, voicing, config.show.title)
 
 
 def _episode_tags(
@@ -327,9 +326,7 @@ def say(text: str, out: Path, config: SiteConfig, voice: str | None = None,
     """Speak a snippet with the site's lexicon and normalization into a WAV file: the editor's
     way to audition a pronunciation fix before re-rendering."""
     preset = find_preset(voice or config.render.voice, config)
-    site = load_lexicon(config.speech.lexicon) if config.speech.lexicon else Lexicon()
-    voicing = Voicing(language=config.show.language, normalize=config.speech.normalize,
-                      lexicon=site, phonemes=phoneme_format(preset))  # fmt: skip
+    voicing = voicing_for(config.show.language, config, preset)
     sentences = [voicing.speak(s) for s in split_sentences(text.strip())]
     units = [u for s in sentences if s for u in bound_length(s)]
     if not units:
