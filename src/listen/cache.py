@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import json
 import os
-import time
 import wave
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from listen.atomic import create_once, write_bytes
+from listen.atomic import create_once, remove_stale_temps, write_bytes
 from listen.errors import ListenError
 
 if TYPE_CHECKING:
@@ -162,11 +161,8 @@ class TakeCache:
             with contextlib.suppress(FileNotFoundError):
                 path.with_suffix(".loudness").unlink()
             total -= size
-        stale = time.time() - STALE_TEMP_SECONDS
-        for leftover in self.directory.glob("??/.*.tmp"):  # left by a killed writer
-            with contextlib.suppress(OSError):
-                if leftover.stat().st_mtime < stale:
-                    leftover.unlink()
+        for folder in self.directory.glob("??"):  # temp files left by a killed writer
+            remove_stale_temps(folder, older_than_seconds=STALE_TEMP_SECONDS)
         return removed
 
 
