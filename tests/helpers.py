@@ -120,3 +120,56 @@ def render_page(tmp: Path, *extra: str | Path, page: Path = SEED) -> Rendered:
     return Rendered(
         out=out, manifest=manifest, audio=out / "episodes" / manifest["audio"], stdout=done.stdout
     )
+
+
+def sample_sentences() -> list[str]:
+    """Every sentence the three sample articles narrate, as written."""
+    from listen.config import SiteConfig
+    from listen.pipeline import script_page
+
+    return [
+        sentence.text
+        for name in ("seed-article.html", "blog-post.html", "opinion-column.html")
+        for sentence in script_page(SAMPLES / name, SiteConfig(), voice="espeak-en-us").sentences
+    ]
+
+
+ARTICLE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} – Example News</title>
+<link rel="canonical" href="https://www.example-news.org/2026/11/{slug}/">
+<meta property="article:published_time" content="2026-11-{day:02d}T{hour:02d}:00:00+00:00">
+<meta name="author" content="{author}"></head>
+<body><header><nav><a href="/">Home</a> <a href="/news/">News</a></nav></header>
+<main><article><h1>{title}</h1><p class="byline">By {author}</p>
+{body}
+</article></main>
+<aside class="share">Share this article</aside><footer>© Example News</footer></body></html>
+"""
+
+
+def write_articles(folder: Path, count: int, sentences_per_section: int = 4,
+                   sections: int = 2) -> list[Path]:  # fmt: skip
+    """`count` distinct article pages made of the samples' real sentences: a lead and
+    `sections` headed sections each, a canonical URL, a date and a byline."""
+    pool = sample_sentences()
+    folder.mkdir(parents=True, exist_ok=True)
+    pages = []
+    per_page = sentences_per_section * (sections + 1)
+    for number in range(1, count + 1):
+        start = (number * 7 * per_page) % len(pool)
+        picked = [pool[(start + k) % len(pool)] for k in range(per_page)]
+        parts = []
+        for section in range(sections + 1):
+            chunk = picked[section * sentences_per_section : (section + 1) * sentences_per_section]
+            if section:
+                parts.append(f"<h2>Part {section} of story {number}</h2>")
+            half = max(1, len(chunk) // 2)
+            parts += [f"<p>{' '.join(chunk[:half])}</p>", f"<p>{' '.join(chunk[half:])}</p>"]
+        page = folder / f"story-{number:03d}.html"
+        page.write_text(ARTICLE_PAGE.format(
+            title=f"Story number {number}: {' '.join(picked[0].split()[:6]).rstrip('.,;:')}",
+            slug=f"story-{number:03d}", day=1 + number % 28, hour=number % 24,
+            author=f"Reporter {number}", body="\n".join(parts),
+        ), encoding="utf-8")  # fmt: skip
+        pages.append(page)
+    return pages

@@ -27,12 +27,21 @@ def no_article(tmp_path: Path) -> Path:
     return page
 
 
+def test_render_folder_without_pages(tmp_path: Path) -> None:
+    (tmp_path / "drafts").mkdir()
+    (tmp_path / "drafts" / "notes.txt").write_text("not a page")
+    out = tmp_path / "public"
+    done = run_listen("render", "--out", out, "--config", CONFIG, tmp_path / "drafts",
+                      check=False)  # fmt: skip
+    assert_one_line_error(done, "no .html pages in folder")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
         (["missing.html"], "page not found"),
         (["--voice", "nobody", str(SEED)], "unknown voice 'nobody'"),
-        (["."], "directory"),
     ],
 )
 def test_render_errors_write_nothing(tmp_path: Path, args: list[str], fragment: str) -> None:

@@ -60,12 +60,19 @@ def plural(count: int, noun: str) -> str:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from listen.pages import expand_pages
+
+    config = _config(args)
+    pages = expand_pages(args.pages)
+    if args.queue:
+        return _render_queued(args, config, pages)
+    if args.wait:
+        raise ListenError("--wait goes with --queue")
     from listen.pipeline import render
     from listen.player import embed_snippet
 
-    config = _config(args)
     results = render(
-        [p if is_url(p) else Path(p) for p in args.pages],
+        pages,
         out=Path(args.out),
         config=config,
         voice=args.voice,
@@ -85,6 +92,116 @@ def cmd_render(args: argparse.Namespace) -> int:
             print(f"Player snippet:\n{embed_snippet(m, config.show)}")
         if not args.no_feed:
             print(Path(args.out) / "feed.xml")
+    return 0
+
+
+def _render_queued(args: argparse.Namespace, config: SiteConfig, pages: list) -> int:
+    queue = _queue_module()
+    if args.jobs is not None:
+        raise ListenError("--jobs does not go with --queue (see listen worker --concurrency)")
+    submitted = queue.submit(pages, Path(args.out), config, voice=args.voice, fmt=args.format,
+                             feed=not args.no_feed)  # fmt: skip
+    if not args.quiet:
+        print(f"batch {submitted.batch}: {plural(len(submitted.jobs), 'page')} queued")
+    if not args.wait:
+        if not args.quiet:
+            print(f"listen status --batch {submitted.batch}")
+        return 0
+    client = queue.connect(config)
+    status = queue.wait(client, submitted.batch, BatchProgress(args.quiet, _show_progress(args)))
+    if status.finish == "failed":
+        raise ListenError(status.finish_detail or "the batch's feed rebuild failed")
+    if status.failed:
+        raise ListenError(f"{len(status.failed)} of {plural(len(status.jobs), 'page')} failed "
+                          f"(listen status --batch {status.id})")  # fmt: skip
+    if not args.quiet and not args.no_feed:
+        print(Path(args.out) / "feed.xml")
+    return 0
+
+
+class BatchProgress:
+    """--wait's report: a bar on a terminal; elsewhere a line per finished page. Failures are
+    always printed, with the page and the reason."""
+
+    def __init__(self, quiet: bool, bar: bool) -> None:
+        self.quiet, self.bar = quiet, bar
+        self.reported: set[str] = set()
+
+    def __call__(self, status) -> None:  # type: ignore[no-untyped-def]
+        for job in status.jobs:
+            if job.state not in ("done", "failed") or job.id in self.reported:
+                continue
+            self.reported.add(job.id)
+            if job.state == "failed":
+                self._line(f"failed {job.detail}", sys.stderr)
+            elif not self.quiet and not self.bar:
+                self._line(f"done   {job.detail}", sys.stdout)
+        if self.bar and not self.quiet:
+            c = status.counts
+            finished = c["done"] + c["failed"]
+            filled = 30 * finished // max(len(status.jobs), 1)
+            sys.stderr.write(
+                f"\r[{'#' * filled}{'.' * (30 - filled)}] {finished}/"
+                f"{len(status.jobs)}: {c['done']} done, {c['running']} running, "
+                f"{c['queued'] + c['retrying']} queued, {c['failed']} failed "
+            )
+            if status.complete:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    def _line(self, text: str, stream) -> None:  # type: ignore[no-untyped-def]
+        if self.bar and not self.quiet:
+            sys.stderr.write("\r\033[K")
+        print(text, file=stream, flush=True)
+
+
+def _queue_module():  # type: ignore[no-untyped-def]
+    try:
+        from listen import queue
+    except ModuleNotFoundError as exc:
+        raise ListenError(f"the queue needs {exc.name}: pip install 'listen[queue]'") from None
+    return queue
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _queue_module().run_worker(_config(args), concurrency=args.concurrency, hostname=args.hostname,
+               loglevel=args.loglevel)  # fmt: skip
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    queue = _queue_module()
+    config = _config(args)
+    client = queue.connect(config)
+    batches = ([queue.batch_status(client, args.batch)] if args.batch
+               else queue.list_batches(client, args.limit))  # fmt: skip
+    if args.json:
+        print(json.dumps([b.to_json() for b in batches], ensure_ascii=False, indent=2))
+        return 0
+    workers = sorted(name for reply in queue.app.control.ping(timeout=1.0) for name in reply)
+    print(
+        f"broker {queue.redacted(queue.broker_url(config))}: "
+        f"{plural(len(workers), 'worker')} online{': ' if workers else ''}{', '.join(workers)}"
+    )
+    if not batches:
+        print("no batches")
+    for batch in batches:
+        c = batch.counts
+        print(f"batch {batch.id}  {batch.created}  -> {batch.out}")
+        finish = f"{batch.finish} ({batch.finish_detail})" if batch.finish_detail else batch.finish
+        print(
+            f"  {plural(len(batch.jobs), 'page')}: {c['done']} done, {c['running']} running, "
+            f"{c['queued']} queued, {c['retrying']} retrying, {c['failed']} failed; "
+            f"feed: {finish}"
+        )
+        shown = [j for j in batch.jobs if j.state in ("running", "retrying", "failed")]
+        limit = None if args.batch else 20
+        for job in shown[:limit]:
+            where = f" on {job.worker}" if job.state == "running" and job.worker else ""
+            detail = job.detail if job.state != "running" else job.page
+            print(f"  {job.state:<8} {detail}{where}")
+        if limit is not None and len(shown) > limit:
+            print(f"  ... and {len(shown) - limit} more (listen status --batch {batch.id})")
     return 0
 
 
@@ -180,13 +297,27 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     render = with_config(sub.add_parser("render", help="render article pages into episodes"))
-    render.add_argument("pages", nargs="+", metavar="PAGE", help="HTML file(s) or http(s) URLs")
+    render.add_argument(
+        "pages",
+        nargs="+",
+        metavar="PAGE",
+        help="HTML files, http(s) URLs, folders of pages, list files "
+        "(.txt, a page per line) or sitemaps (.xml)",
+    )
     render.add_argument("--out", default="public", metavar="DIR", help="output folder")
     render.add_argument("--voice", help="voice preset (default: the config's, else joe)")
     render.add_argument("--format", choices=AUDIO_FORMATS, help="audio format (default: mp3)")
     render.add_argument("--no-feed", action="store_true", help="do not rebuild DIR/feed.xml")
     render.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: cores)")
     render.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    render.add_argument(
+        "--queue",
+        action="store_true",
+        help="enqueue the pages for `listen worker`s instead of rendering here",
+    )
+    render.add_argument(
+        "--wait", action="store_true", help="with --queue: show progress until the batch is done"
+    )
     render.set_defaults(func=cmd_render)
 
     extract = with_config(sub.add_parser("extract", help="print what would be narrated"))
@@ -223,6 +354,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--out", default="public", metavar="DIR")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(func=cmd_serve)
+
+    worker = with_config(sub.add_parser("worker", help="render queued pages (a Celery worker)"))
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="pages rendered at once, one process each (default: cores)",
+    )
+    worker.add_argument("--hostname", metavar="NAME", help="worker name (default: celery@host)")
+    worker.add_argument("--loglevel", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    worker.set_defaults(func=cmd_worker)
+
+    status = with_config(sub.add_parser("status", help="queued, running, done, failed jobs"))
+    status.add_argument("--batch", metavar="ID", help="one batch, with every failure")
+    status.add_argument("--limit", type=int, default=10, metavar="N", help="recent batches")
+    status.add_argument("--json", action="store_true", help="machine-readable")
+    status.set_defaults(func=cmd_status)
     return parser
 
 
@@ -230,6 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "jobs", None) is not None and args.jobs < 1:
         build_parser().error("--jobs must be at least 1")
+    if getattr(args, "concurrency", None) is not None and args.concurrency < 1:
+        build_parser().error("--concurrency must be at least 1")
     try:
         return args.func(args)
     except ListenError as exc:

@@ -108,6 +108,25 @@ class CacheConfig:
 
 
 @dataclass(frozen=True)
+class QueueConfig:
+    """Rendering on Celery workers (`[queue]`); see listen.queue."""
+
+    #: The Redis URL of the broker and result backend ($LISTEN_BROKER_URL overrides it).
+    broker: str = ""
+    #: The Celery queue the pages go to: sites can keep their own workers apart.
+    name: str = "listen"
+    #: Seconds before a job whose worker vanished (killed, machine lost) is delivered again.
+    #: Must be longer than the longest render, or a slow job is started twice.
+    visibility_timeout: int = 3600
+    #: Transient failures (a page server's 5xx or timeout, a shared-folder error) are retried
+    #: this many times, after retry_delay seconds, then twice that, and so on.
+    max_retries: int = 3
+    retry_delay: float = 10.0
+    #: How long job states and batch records are kept on the broker.
+    keep_days: float = 7.0
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     show: ShowConfig = field(default_factory=ShowConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
@@ -115,6 +134,7 @@ class SiteConfig:
     extract: ExtractRules = field(default_factory=ExtractRules)
     cache: CacheConfig = field(default_factory=CacheConfig)
     speech: SpeechConfig = field(default_factory=SpeechConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
     voice_dirs: tuple[Path, ...] = ()
     source: Path | None = None
 
@@ -182,6 +202,12 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
     feed_table = _known(FeedConfig, data.get("feed", {}), "[feed]")
     if feed_table.get("guid", "url") not in ("url", "slug"):
         raise ListenError('[feed] guid must be "url" or "slug"')
+    queue_table = _known(QueueConfig, data.get("queue", {}), "[queue]")
+    for key, low in (("visibility_timeout", 1), ("max_retries", 0), ("retry_delay", 0),
+                     ("keep_days", 0)):  # fmt: skip
+        value = queue_table.get(key, low)
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < low:
+            raise ListenError(f"[queue] {key} must be a number of at least {low}")
     voice_dirs = tuple((base_dir / d).resolve() for d in data.get("voices", {}).get("dirs", []))
     try:
         return SiteConfig(
@@ -191,6 +217,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
             extract=ExtractRules(**extract_table),
             cache=CacheConfig(**cache_table),
             speech=SpeechConfig(**speech_table),
+            queue=QueueConfig(**queue_table),
             voice_dirs=voice_dirs,
             source=source,
         )

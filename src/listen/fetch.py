@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from listen import __version__
-from listen.errors import ListenError
+from listen.errors import ListenError, TransientError
+
+#: HTTP statuses that say "try again later" rather than "no such page".
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 TIMEOUT_SECONDS = 20.0
 MAX_PAGE_BYTES = 20 * 1024 * 1024
@@ -64,14 +67,19 @@ def fetch_page(url: str, limits: Limits | None = None) -> bytes:
                                   f"{limits.max_bytes}): {url}")  # fmt: skip
             data = response.read(limits.max_bytes + 1)
     except urllib.error.HTTPError as exc:
-        raise ListenError(f"HTTP {exc.code} {exc.reason} fetching {url}") from None
+        error = TransientError if exc.code in TRANSIENT_STATUSES else ListenError
+        raise error(f"HTTP {exc.code} {exc.reason} fetching {url}") from None
     except urllib.error.URLError as exc:
         reason = exc.reason
         if isinstance(reason, TimeoutError):
-            raise ListenError(f"timed out after {limits.timeout:g} s fetching {url}") from None
+            raise TransientError(f"timed out after {limits.timeout:g} s fetching {url}") from None
+        if isinstance(reason, ConnectionError):  # refused or reset: the server may come back
+            raise TransientError(f"cannot fetch {url}: {reason}") from None
         raise ListenError(f"cannot fetch {url}: {reason}") from None
     except TimeoutError:
-        raise ListenError(f"timed out after {limits.timeout:g} s fetching {url}") from None
+        raise TransientError(f"timed out after {limits.timeout:g} s fetching {url}") from None
+    except ConnectionError as exc:
+        raise TransientError(f"cannot fetch {url}: {exc}") from None
     except (OSError, ValueError) as exc:
         raise ListenError(f"cannot fetch {url}: {exc}") from None
     if len(data) > limits.max_bytes:

@@ -24,27 +24,18 @@ from pathlib import Path
 import numpy as np
 
 from listen import __version__
-from listen.atomic import locked, remove_stale_temps, write_bytes
+from listen.atomic import write_bytes
 from listen.cache import TakeCache, TakeRef, parse_size, take_key
 from listen.config import AUDIO_FORMATS, ExtractRules, SiteConfig, VoicePreset, find_preset
 from listen.errors import ListenError
 from listen.extract import Article, extract, extract_file
-from listen.feed import check_category, write_feed
+from listen.feed import check_category
 from listen.fetch import fetch_page, is_url
 from listen.lexicon import Lexicon, article_lexicon, load_lexicon
 from listen.mix import MixedAudio, mix
-from listen.player import write_embed_page, write_player_assets
-from listen.publish import (
-    EPISODES,
-    Manifest,
-    check_out_dir,
-    episode_paths,
-    publish_artwork,
-    publish_episode,
-    read_manifest,
-    slug_for,
-)
+from listen.publish import Manifest, slug_for
 from listen.script import Script, Voicing, bound_length, build_script, split_sentences
+from listen.storage import Destination, open_destination
 from listen.synthesize import phoneme_format, synthesize_all, voice_identity
 from listen.tag import Artwork, EpisodeTags, load_artwork, tag
 
@@ -57,6 +48,9 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class RenderResult:
+    """A rendered episode. The paths are where a `FolderDestination` put the files; other
+    destinations give their own names for them (object keys)."""
+
     manifest: Manifest
     manifest_path: Path
     audio_path: Path
@@ -162,7 +156,7 @@ def _unique_slugs(jobs: list[_Job]) -> None:
 
 def render(
     pages: Sequence[Page],
-    out: Path,
+    out: Path | Destination,
     config: SiteConfig,
     voice: str | None = None,
     fmt: str | None = None,
@@ -170,13 +164,18 @@ def render(
     jobs: int | None = None,
     cache: TakeCache | None = None,
     progress: Progress | None = None,
+    prune_cache: bool = True,
 ) -> list[RenderResult]:
-    """Render article pages into episodes under `out`, then rebuild `out`/feed.xml."""
+    """Render article pages into episodes in `out` (a folder, or any `Destination`), then
+    rebuild its feed (unless
+    `feed` is false) and prune the take cache to its size limit (unless `prune_cache` is
+    false: a queue worker leaves both to the end of its batch)."""
     fmt = fmt or config.render.format
     if fmt not in AUDIO_FORMATS:
         raise ListenError(f"unknown format {fmt!r} (use {' or '.join(AUDIO_FORMATS)})")
     preset: VoicePreset = find_preset(voice or config.render.voice, config)
-    check_out_dir(out)
+    destination = open_destination(out) if isinstance(out, str | Path) else out
+    destination.check()
     artwork = load_artwork(config.show.artwork) if config.show.artwork else None
     if feed:
         check_category(config.show)
@@ -207,7 +206,7 @@ def render(
             workdir.mkdir()
             takes = [next(refs) for _ in job.script.units]
             job.render_key = render_key(job, takes, config, preset, fmt, artwork)
-            job.unchanged = unchanged_episode(out, job, fmt)
+            job.unchanged = unchanged_episode(destination, job, fmt)
             if job.unchanged is not None:
                 continue
             job.audio = mix(job.script, takes, cache, config.render, fmt, workdir)
@@ -216,19 +215,13 @@ def render(
                 fmt,
                 _episode_tags(job.script, config, job.audio.timeline.chapters, artwork),
             )
-        if (out / EPISODES).is_dir():
-            remove_stale_temps(out / EPISODES)
-        results = [_publish(job, out, config, preset, fmt) for job in work]
-    with locked(out / ".assets.lock"):
-        # The shared files: holding the lock, their temp files are a killed writer's leftovers.
-        remove_stale_temps(out / "player", older_than_seconds=0)
-        write_player_assets(out)
-        if config.show.artwork:
-            remove_stale_temps(out, prefix=f".{config.show.artwork.name}.", older_than_seconds=0)
-            publish_artwork(out, config.show.artwork)
-    cache.prune(parse_size(config.cache.max_size))
+        destination.sweep()
+        results = [_publish(job, destination, config, preset, fmt) for job in work]
+    destination.publish_shared(config.show)
+    if prune_cache:
+        cache.prune(parse_size(config.cache.max_size))
     if feed:
-        write_feed(out, config.show, config.feed)
+        destination.rebuild_feed(config.show, config.feed)
     return results
 
 
@@ -249,33 +242,26 @@ def render_key(job: _Job, takes: Sequence[TakeRef], config: SiteConfig, preset: 
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def unchanged_episode(out: Path, job: _Job, fmt: str) -> Manifest | None:
+def unchanged_episode(destination: Destination, job: _Job, fmt: str) -> Manifest | None:
     """The published episode, if it was made from exactly what this render would use."""
-    paths = episode_paths(out, job.slug, fmt)
-    previous = read_manifest(paths["manifest"]) if paths["manifest"].is_file() else None
-    if (
-        previous is None
-        or previous.render_key != job.render_key
-        or not paths["audio"].is_file()
-        or paths["audio"].stat().st_size != previous.audio_bytes
-        or not all(paths[name].is_file() for name in ("chapters", "vtt"))
-    ):
+    published = destination.published(job.slug, fmt)
+    if published is None or published.render_key != job.render_key:
         return None
-    return previous
+    return published
 
 
 def _publish(
-    job: _Job, out: Path, config: SiteConfig, preset: VoicePreset, fmt: str
+    job: _Job, destination: Destination, config: SiteConfig, preset: VoicePreset, fmt: str
 ) -> RenderResult:
-    paths = episode_paths(out, job.slug, fmt)
     if job.unchanged is not None:
-        write_embed_page(out, job.unchanged, config.show)
-        return RenderResult(job.unchanged, paths["manifest"], paths["audio"],
+        destination.publish_page(job.unchanged, config.show)
+        manifest_at, audio_at = destination.locations(job.unchanged)
+        return RenderResult(job.unchanged, Path(manifest_at), Path(audio_at),
                             job.stats.synthesized, job.stats.cached)  # fmt: skip
     assert job.audio is not None
     article = job.script.article
     timeline = job.audio.timeline
-    previous = read_manifest(paths["manifest"]) if paths["manifest"].is_file() else None
+    previous = destination.previous(job.slug, fmt)
     added = (
         previous.added
         if previous and previous.added
@@ -290,7 +276,7 @@ def _publish(
         language=article.language,
         voice=preset.name,
         duration_ms=timeline.duration_ms,
-        audio=paths["audio"].name,
+        audio=f"{job.slug}.{fmt}",
         chapters=timeline.chapters,
         sentences=timeline.sentences,
         byline=article.byline,
@@ -300,15 +286,11 @@ def _publish(
         added=added,
         render_key=job.render_key,
     )
-    with locked(out / EPISODES / f".{job.slug}.lock"):
-        # Holding the lock, no other render writes this episode: its temp files are leftovers.
-        remove_stale_temps(out / EPISODES, prefix=f".{job.slug}.", older_than_seconds=0)
-        manifest_path = publish_episode(out, manifest, job.audio, config.show.title)
-        write_embed_page(out, manifest, config.show)
+    manifest_at, audio_at = destination.publish_episode(manifest, job.audio, config.show)
     return RenderResult(
         manifest=manifest,
-        manifest_path=manifest_path,
-        audio_path=paths["audio"],
+        manifest_path=Path(manifest_at),
+        audio_path=Path(audio_at),
         synthesized=job.stats.synthesized,
         cached=job.stats.cached,
     )
@@ -350,10 +332,9 @@ def say(text: str, out: Path, config: SiteConfig, voice: str | None = None,
     return Audition(" ".join(sentences), out, round(1000 * len(audio) / rate))
 
 
-def rebuild_feed(out: Path, config: SiteConfig) -> Path:
-    if not out.is_dir():
-        raise ListenError(f"output folder not found: {out}")
-    return write_feed(out, config.show, config.feed)
+def rebuild_feed(out: Path | Destination, config: SiteConfig) -> Path:
+    destination = open_destination(out) if isinstance(out, str | Path) else out
+    return Path(destination.rebuild_feed(config.show, config.feed))
 
 
 __all__ = ["RenderResult", "extract_page", "rebuild_feed", "render", "script_page"]

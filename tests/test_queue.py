@@ -1,0 +1,419 @@
+"""Rendering on Celery workers: a real redis-server and real `listen worker` processes.
+
+The tests start redis-server on 127.0.0.1 (a free port) and workers as separate process
+groups, submit batches through the CLI, and check what an editor and a podcast app would:
+the published files, the feed, the states `listen status` reports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import feedparser
+import pytest
+from helpers import SAMPLES, ffprobe, run_listen, write_articles
+
+REDIS_SERVER = shutil.which("redis-server")
+if REDIS_SERVER is None and not os.environ.get("CI"):  # CI installs it: there it must run
+    pytest.skip("redis-server is not installed", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    assert REDIS_SERVER, "redis-server is not installed (apt-get install redis-server)"
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    server = subprocess.Popen(
+        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            break
+        assert time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(10)
+
+
+_databases = iter(range(16))
+
+
+@pytest.fixture
+def broker(redis_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A database of its own per test, so one test's workers never take another's jobs."""
+    url = f"{redis_server}/{next(_databases)}"
+    monkeypatch.setenv("LISTEN_BROKER_URL", url)
+    return url
+
+
+def site_config(folder: Path, cache: Path, **queue: object) -> Path:
+    """The samples' show settings, the fast system voice, a take cache of the test's own."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SAMPLES / "artwork.png", folder / "artwork.png")
+    settings = {"visibility_timeout": 8, "max_retries": 2, "retry_delay": 0.3, **queue}
+    lines = [(SAMPLES / "listen.toml").read_text(encoding="utf-8").replace(
+        'voice = "joe"', 'voice = "espeak-en-us"')]  # fmt: skip
+    lines += ["[cache]", f'dir = "{cache}"', "[queue]"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+    path = folder / "listen.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+class Worker:
+    """`listen worker` in a process group of its own (its pool processes are in it too)."""
+
+    def __init__(self, name: str, config: Path, log: Path, concurrency: int = 1) -> None:
+        self.name = f"{name}@listen-test"
+        self.log = log
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "listen", "worker", "--config", str(config),
+             "--concurrency", str(concurrency), "--hostname", self.name],
+            stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while b" ready." not in self.log.read_bytes():
+            assert self.process.poll() is None, self.log.read_text(errors="replace")
+            assert time.monotonic() < deadline, self.log.read_text(errors="replace")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker, pool processes included: a machine lost mid-job."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def start_workers(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
+    started: list[Worker] = []
+
+    def start(config: Path, *names: str, concurrency: int = 1) -> list[Worker]:
+        workers = [Worker(n, config, tmp_path / f"{n}.log", concurrency) for n in names]
+        for worker in workers:
+            worker.wait_ready()
+        started.extend(workers)
+        return workers
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def batch_id(stdout: str) -> str:
+    first = stdout.splitlines()[0]
+    assert first.startswith("batch "), stdout
+    return first.split()[1].rstrip(":")
+
+
+def status_json(config: Path, batch: str) -> dict:
+    done = run_listen("status", "--config", config, "--batch", batch, "--json")
+    [record] = json.loads(done.stdout)
+    return record
+
+
+def wait_for(config: Path, batch: str, timeout: float = 240) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        record = status_json(config, batch)
+        if record["complete"]:
+            return record
+        assert time.monotonic() < deadline, f"batch not complete: {record['counts']}"
+        time.sleep(0.5)
+
+
+def manifests(out: Path) -> dict[str, dict]:
+    return {
+        path.stem: json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted((out / "episodes").glob("*.json"))
+        if not path.name.endswith(".chapters.json")
+    }
+
+
+def chapter_times(audio: Path) -> list[tuple[str, str, str]]:
+    chapters = ffprobe(audio, "-show_chapters")["chapters"]
+    return [(c["tags"]["title"], c["start_time"], c["end_time"]) for c in chapters]
+
+
+def assert_every_episode_whole(out: Path, count: int) -> None:
+    """What a podcast app needs of each episode: the audio the manifest promises, decodable
+    to its end; chapters and transcript beside it; no half-written file left anywhere."""
+    found = manifests(out)
+    assert len(found) == count
+    for slug, manifest in found.items():
+        audio = out / "episodes" / manifest["audio"]
+        assert audio.stat().st_size == manifest["audio_bytes"], slug
+        decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", str(audio), "-f", "null", "-"],
+                                 capture_output=True, text=True)  # fmt: skip
+        assert decoded.returncode == 0 and not decoded.stderr.strip(), (slug, decoded.stderr)
+        duration = float(ffprobe(audio, "-show_format")["format"]["duration"])
+        assert abs(duration * 1000 - manifest["duration_ms"]) < 150, slug
+        chapters = json.loads((out / "episodes" / f"{slug}.chapters.json").read_text())
+        assert [c["title"] for c in chapters["chapters"]] == [
+            c["title"] for c in manifest["chapters"]
+        ]
+        assert (out / "episodes" / f"{slug}.vtt").read_text().startswith("WEBVTT")
+    leftovers = [p.name for p in out.rglob("*.tmp")]
+    assert not leftovers
+
+
+def feed_guids(out: Path) -> list[str]:
+    feed = feedparser.parse((out / "feed.xml").read_bytes())
+    assert not feed.bozo, feed.bozo_exception
+    return [entry.id for entry in feed.entries]
+
+
+def test_twenty_pages_on_two_workers_equal_a_local_render(
+    tmp_path: Path, broker: str, start_workers
+) -> None:  # type: ignore[no-untyped-def]
+    pages = write_articles(tmp_path / "pages", 20)
+    config = site_config(tmp_path / "site", tmp_path / "cache")
+    local, queued = tmp_path / "local", tmp_path / "queued"
+    # The local render fills the take cache the workers then share: neither voice engine is
+    # sample-deterministic, so equal takes are what make the two renders comparable.
+    run_listen("render", "--config", config, "--out", local, "--quiet", *pages)
+
+    start_workers(config, "w1", "w2")
+    done = run_listen("render", "--queue", "--wait", "--config", config, "--out", queued,
+                      tmp_path / "pages")  # fmt: skip
+    assert done.stdout.count("\ndone   ") == 20, done.stdout
+    batch = batch_id(done.stdout)
+
+    local_manifests, queued_manifests = manifests(local), manifests(queued)
+    assert sorted(queued_manifests) == sorted(local_manifests) and len(local_manifests) == 20
+    for slug, expected in local_manifests.items():
+        got = queued_manifests[slug]
+        assert got.pop("added") and expected.pop("added")  # when each was first published
+        assert got == expected, slug
+        audio = f"episodes/{expected['audio']}"
+        assert chapter_times(queued / audio) == chapter_times(local / audio)
+        for name in (f"{slug}.chapters.json", f"{slug}.vtt", expected["audio"]):
+            assert (queued / "episodes" / name).read_bytes() == (
+                local / "episodes" / name
+            ).read_bytes(), name
+    assert_every_episode_whole(queued, 20)
+
+    guids = feed_guids(queued)
+    assert len(guids) == 20 and len(set(guids)) == 20
+    assert (queued / "feed.xml").read_bytes() == (local / "feed.xml").read_bytes()
+    assert (queued / "player" / "listen-player.js").is_file()
+
+    record = status_json(config, batch)
+    assert record["counts"]["done"] == 20 and record["finish"] == "done"
+    workers = {job["worker"] for job in record["jobs"]}
+    assert workers == {"w1@listen-test", "w2@listen-test"}, "both workers should have rendered"
+    text = run_listen("status", "--config", config).stdout
+    assert "2 workers online" in text and "20 pages: 20 done" in text and "feed: done" in text
+
+
+def test_a_worker_killed_mid_job_and_the_batch_still_completes(
+    tmp_path: Path, broker: str, start_workers
+) -> None:  # type: ignore[no-untyped-def]
+    from listen import queue
+    from listen.config import load_config
+
+    write_articles(tmp_path / "pages", 20, sentences_per_section=8)
+    config = site_config(tmp_path / "site", tmp_path / "cold-cache")
+    out = tmp_path / "public"
+    doomed, survivor = start_workers(config, "doomed", "survivor")
+    done = run_listen("render", "--queue", "--config", config, "--out", out, tmp_path / "pages")
+    batch = batch_id(done.stdout)
+
+    client = queue.connect(load_config(config))
+    deadline = time.monotonic() + 60
+    while True:
+        running = [j for j in queue.batch_status(client, batch).jobs
+                   if j.state == "running" and j.worker == doomed.name]  # fmt: skip
+        if running:
+            break
+        assert time.monotonic() < deadline, "no job ever started on the doomed worker"
+        time.sleep(0.02)
+    doomed.kill()
+    killed = running[0]
+    assert queue.batch_status(client, batch).jobs  # the broker is fine
+    # The job was still running when its worker died: nothing had finished it.
+    assert not client.sismember(f"listen:batch:{batch}:finished", killed.id)
+
+    record = wait_for(config, batch)
+    assert record["counts"] == {"queued": 0, "retrying": 0, "running": 0, "done": 20, "failed": 0}
+    assert record["finish"] == "done"
+    [again] = [j for j in record["jobs"] if j["id"] == killed.id]
+    assert again["state"] == "done" and again["worker"] == survivor.name
+    deliveries = client.hget(f"listen:batch:{batch}:deliveries", f"{killed.id}:0")
+    assert int(deliveries) == 2  # started on the doomed worker, then again on the survivor
+
+    assert_every_episode_whole(out, 20)
+    guids = feed_guids(out)
+    assert len(guids) == 20 and len(set(guids)) == 20
+
+
+def test_a_pool_process_killed_mid_job_is_requeued_at_once(
+    tmp_path: Path, broker: str, start_workers
+) -> None:  # type: ignore[no-untyped-def]
+    from listen import queue
+    from listen.config import load_config
+
+    write_articles(tmp_path / "pages", 4, sentences_per_section=8)
+    # A visibility timeout far beyond the test: only the worker's own requeue can save the job.
+    config = site_config(tmp_path / "site", tmp_path / "cold-cache", visibility_timeout=3600)
+    out = tmp_path / "public"
+    [worker] = start_workers(config, "solo")
+    batch = batch_id(run_listen("render", "--queue", "--config", config, "--out", out,
+                                tmp_path / "pages").stdout)  # fmt: skip
+    client = queue.connect(load_config(config))
+    deadline = time.monotonic() + 60
+    while True:
+        metas = queue.task_metas(client, [j.id for j in queue.batch_status(client, batch).jobs])
+        started = [m for m in metas if m and m["status"] == "STARTED"]
+        if started:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.kill(started[0]["result"]["pid"], signal.SIGKILL)
+
+    record = wait_for(config, batch, timeout=120)
+    assert record["counts"]["done"] == 4 and record["finish"] == "done"
+    assert worker.process.poll() is None  # the worker itself carried on
+    assert b"WorkerLostError" in worker.log.read_bytes()
+    assert_every_episode_whole(out, 4)
+
+
+class FlakyServer:
+    """Serves pages over HTTP; /flaky/... fails with 503 twice first, /down/... always."""
+
+    def __init__(self, pages: dict[str, bytes]) -> None:
+        self.hits: dict[str, int] = {}
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.hits[self.path] = server.hits.get(self.path, 0) + 1
+                name = self.path.rsplit("/", 1)[-1]
+                if self.path.startswith("/down/") or (
+                    self.path.startswith("/flaky/") and server.hits[self.path] <= 2
+                ):
+                    self.send_error(503, "Service Unavailable")
+                    return
+                body = pages[name]
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+
+
+def test_failures_are_reported_with_page_and_reason_and_transient_ones_retried(
+    tmp_path: Path, broker: str, start_workers
+) -> None:  # type: ignore[no-untyped-def]
+    pages = write_articles(tmp_path / "pages", 4)
+    server = FlakyServer({p.name: p.read_bytes() for p in pages})
+    try:
+        bad = tmp_path / "not-an-article.html"
+        bad.write_text("<html><head><title>404 Not Found</title></head><body><h1>Page not "
+                       "found</h1><p>Sorry.</p></body></html>")  # fmt: skip
+        listing = tmp_path / "batch.txt"
+        listing.write_text("\n".join([
+            "# a sitemap-style list: files relative to this list, and URLs",
+            "pages/story-001.html", "pages/story-002.html", "not-an-article.html",
+            f"{server.url}/flaky/story-003.html", f"{server.url}/down/story-004.html", "",
+        ]))  # fmt: skip
+        config = site_config(tmp_path / "site", tmp_path / "cache")
+        out = tmp_path / "public"
+        start_workers(config, "w1", concurrency=2)
+        done = run_listen("render", "--queue", "--wait", "--config", config, "--out", out,
+                          listing, check=False)  # fmt: skip
+    finally:
+        server.close()
+
+    assert done.returncode == 1
+    errors = done.stderr.strip().splitlines()
+    assert errors[-1].startswith("error: 2 of 5 pages failed (listen status --batch ")
+    failed = [line for line in errors if line.startswith("failed ")]
+    assert len(failed) == 2, done.stderr
+    [not_article] = [line for line in failed if "not-an-article.html" in line]
+    assert "no article text found" in not_article
+    [down] = [line for line in failed if f"{server.url}/down/story-004.html" in line]
+    assert "HTTP 503" in down and "gave up after 2 retries" in down
+    assert server.hits["/flaky/story-003.html"] == 3  # two 503s, retried, then rendered
+    assert server.hits["/down/story-004.html"] == 3  # the first try and two retries
+
+    batch = batch_id(done.stdout)
+    text = run_listen("status", "--config", config, "--batch", batch).stdout
+    assert "5 pages: 3 done, 0 running, 0 queued, 0 retrying, 2 failed; feed: done" in text
+    assert "not-an-article.html" in text and "HTTP 503" in text
+    # The batch still published what it could, and the feed lists exactly that.
+    assert_every_episode_whole(out, 3)
+    assert sorted(feed_guids(out)) == sorted(
+        f"https://www.example-news.org/2026/11/story-00{n}/" for n in (1, 2, 3)
+    )
+
+
+def test_queue_errors_are_one_line_and_enqueue_nothing(
+    tmp_path: Path, broker: str
+) -> None:  # type: ignore[no-untyped-def]
+    config = site_config(tmp_path / "site", tmp_path / "cache")
+    [page] = write_articles(tmp_path / "pages", 1)
+
+    def one_line(done, fragment: str) -> None:  # type: ignore[no-untyped-def]
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
+        assert fragment in done.stderr
+
+    one_line(run_listen("render", "--queue", "--config", config, page, tmp_path / "missing.html",
+                        check=False), "page not found")  # fmt: skip
+    one_line(run_listen("render", "--queue", "--config", config, "--voice", "nobody", page,
+                        check=False), "unknown voice")  # fmt: skip
+    one_line(run_listen("render", "--wait", "--config", config, page, check=False),
+             "--wait goes with --queue")  # fmt: skip
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    one_line(run_listen("render", "--queue", "--config", config, page, check=False,
+                        env={"LISTEN_BROKER_URL": closed}), "cannot reach the broker")  # fmt: skip
+    one_line(run_listen("status", check=False, cwd=tmp_path, env={"LISTEN_BROKER_URL": ""}),
+             "no broker")  # fmt: skip
+    one_line(run_listen("worker", check=False, cwd=tmp_path,
+                        env={"LISTEN_BROKER_URL": "amqp://localhost"}), "redis://")  # fmt: skip
+    assert "no batches" in run_listen("status", "--config", config).stdout
+    assert not (tmp_path / "public").exists()
