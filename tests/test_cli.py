@@ -87,6 +87,21 @@ def test_bad_config_is_an_error(tmp_path: Path) -> None:
     assert_one_line_error(done, "invalid TOML")
 
 
+@pytest.mark.parametrize(
+    ("table", "fragment"),
+    [
+        ("[queue]\nvisibility_timeout = 0", "visibility_timeout must be a number of at least 1"),
+        ("[queue]\nmax_retries = -1", "max_retries must be a number of at least 0"),
+        ('[queue]\nretry_delay = "soon"', "retry_delay must be a number"),
+        ("[queue]\nbrokers = 'redis://x'", "[queue]: unknown setting(s) brokers"),
+    ],
+)
+def test_bad_queue_settings_are_errors(tmp_path: Path, table: str, fragment: str) -> None:
+    config = tmp_path / "listen.toml"
+    config.write_text(table + "\n")
+    assert_one_line_error(run_listen("status", "--config", config, check=False), fragment)
+
+
 def test_usage_errors_exit_2() -> None:
     assert run_listen("render", check=False).returncode == 2
     assert run_listen("extract", SEED, "--format", "pdf", check=False).returncode == 2

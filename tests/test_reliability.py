@@ -6,6 +6,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +18,7 @@ import pytest
 from helpers import CONFIG, SAMPLES, SEED, run_listen
 from lxml import etree
 
-from listen.errors import ListenError
+from listen.errors import ListenError, TransientError
 from listen.fetch import Limits, fetch_page
 
 
@@ -133,6 +134,8 @@ class Site(BaseHTTPRequestHandler):
                     self.wfile.write(chunk)
             except OSError:
                 pass
+        elif self.path == "/busy":
+            self.send_error(503, "Service Unavailable")
         elif self.path == "/slow":
             time.sleep(3)
             self.send_response(200)
@@ -174,6 +177,26 @@ def test_render_a_page_by_url(site: str, tmp_path: Path) -> None:
 def test_fetch_failures_are_clear(site: str, path: str, limits: Limits, message: str) -> None:
     with pytest.raises(ListenError, match=message):
         fetch_page(site + path, limits)
+
+
+@pytest.mark.parametrize(
+    ("path", "transient"),
+    [("/busy", True), ("/slow", True), ("/missing", False), ("/to-file", False)],
+)
+def test_fetch_failures_say_whether_trying_again_may_help(site: str, path: str,
+                                                         transient: bool) -> None:  # fmt: skip
+    """Queue workers retry transient failures only: a busy or slow server, not a 404."""
+    with pytest.raises(ListenError) as caught:
+        fetch_page(site + path, Limits(timeout=0.5))
+    assert isinstance(caught.value, TransientError) is transient
+
+
+def test_a_refused_connection_is_transient() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(TransientError, match="cannot fetch"):
+        fetch_page(f"http://127.0.0.1:{port}/article")
 
 
 @pytest.mark.parametrize("url", ["ftp://example.org/a", "file:///etc/passwd", "javascript:1"])

@@ -50,7 +50,7 @@ from celery import Celery
 from listen.config import AUDIO_FORMATS, QueueConfig, SiteConfig, find_preset, load_config
 from listen.errors import ListenError, TransientError
 from listen.fetch import is_url
-from listen.publish import check_out_dir
+from listen.storage import open_destination
 
 BROKER_ENV = "LISTEN_BROKER_URL"
 #: A job is given up when its worker died this many times running it.
@@ -73,7 +73,7 @@ def broker_url(config: SiteConfig) -> str:
     url = os.environ.get(BROKER_ENV) or config.queue.broker
     if not url:
         raise ListenError(f"no broker: set {BROKER_ENV} or [queue] broker in listen.toml")
-    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+    if urlsplit(url).scheme not in ("redis", "rediss"):
         raise ListenError(f"the broker must be a redis:// URL, not {redacted(url)}")
     return url
 
@@ -242,7 +242,7 @@ def _render(job: PageJob, config: SiteConfig) -> dict[str, Any]:
     from listen.pipeline import render
 
     page: Path | str = job.page if is_url(job.page) else Path(job.page)
-    [result] = render([page], Path(job.out), config, voice=job.voice, fmt=job.format,
+    [result] = render([page], open_destination(job.out), config, voice=job.voice, fmt=job.format,
                       feed=False, jobs=1, prune_cache=False)  # fmt: skip
     return {
         "page": job.page,
@@ -277,7 +277,6 @@ def _job_finished(celery: Celery, client: Any, job: PageJob, task_id: str) -> No
 def finish_batch(self: Any, batch: str) -> dict[str, Any]:
     """After the last job of a batch: rebuild the feed once, prune the take cache."""
     from listen.cache import TakeCache, parse_size
-    from listen.feed import write_feed
 
     client = _redis(self.app.conf.broker_url)
     record = {k.decode(): v.decode() for k, v in client.hgetall(_batch_key(batch)).items()}
@@ -287,7 +286,7 @@ def finish_batch(self: Any, batch: str) -> dict[str, Any]:
         config = load_config(Path(record["config"])) if record.get("config") else SiteConfig()
         feed = None
         if record.get("feed") == "1":
-            feed = str(write_feed(Path(record["out"]), config.show, config.feed))
+            feed = open_destination(record["out"]).rebuild_feed(config.show, config.feed)
         pruned = TakeCache(config.cache.dir).prune(parse_size(config.cache.max_size))
     except (ListenError, OSError) as exc:
         raise JobFailed(f"batch {batch}: {_reason(exc)}") from None
@@ -332,7 +331,7 @@ def submit(
     if fmt is not None and fmt not in AUDIO_FORMATS:
         raise ListenError(f"unknown format {fmt!r} (use {' or '.join(AUDIO_FORMATS)})")
     find_preset(voice or config.render.voice, config)
-    check_out_dir(out)
+    open_destination(out).check()
     sources = list(dict.fromkeys(_absolute(page) for page in pages))
     if not sources:
         raise ListenError("no pages given")
@@ -473,7 +472,9 @@ def list_batches(client: Any, limit: int = 10) -> list[BatchStatus]:
 
 def wait(client: Any, batch: str, on_change: Callable[[BatchStatus], None] | None = None,
          poll_seconds: float = 0.5, timeout: float | None = None) -> BatchStatus:  # fmt: skip
-    """Poll until every job and the batch's last step have finished."""
+    """Poll until every job and the batch's last step have finished (less often for big
+    batches: each poll reads every job's state)."""
+    poll_seconds = max(poll_seconds, client.llen(_batch_key(batch, "jobs")) / 20_000)
     deadline = None if timeout is None else time.monotonic() + timeout
     previous = None
     while True:

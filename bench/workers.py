@@ -1,0 +1,170 @@
+"""Queue throughput: the same batch rendered by 1 and by 2 Celery worker processes, as ratios
+against local renders of the same batch measured in the same run.
+
+Every run starts from an empty take cache of its own (the real cost of new articles), and
+the time counted is from submitting the batch to the feed being rebuilt (`listen render
+--queue --wait`); workers are started and ready before the clock starts, as they would be in
+production. A real redis-server is started on a free port.
+
+  local-1   `listen render --jobs 1`: one process, no pool (the floor for one core)
+  local     `listen render`: one process plus a synthesis pool of one worker per core
+  queue-1   one `listen worker --concurrency 1`
+  queue-2   two `listen worker --concurrency 1` (two machines' worth, here on one)
+
+The batch is every article page in the repository (the samples and tests/pages, less the two
+that are refused as not articles): 18 real pages of different lengths and shapes, none sharing
+text. `--generated N` uses N pages made of the samples' sentences instead (these share some
+sentences, which a local render synthesizes once and two workers may both synthesize).
+
+    .venv/bin/python bench/workers.py                 # the espeak voice
+    .venv/bin/python bench/workers.py --voice joe     # the neural voice
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from helpers import write_articles  # noqa: E402  (the tests' article generator)
+
+from listen.config import SiteConfig  # noqa: E402
+from listen.errors import ListenError  # noqa: E402
+from listen.pipeline import script_page  # noqa: E402
+
+
+def repository_articles(folder: Path) -> int:
+    """Copy every page of the repository that is an article into `folder`."""
+    folder.mkdir()
+    count = 0
+    for page in [*sorted((ROOT / "samples").glob("*.html")),
+                 *sorted((ROOT / "tests" / "pages").glob("*.html"))]:  # fmt: skip
+        try:
+            script_page(page, SiteConfig(), voice="espeak-en-us")
+        except ListenError:
+            continue
+        shutil.copy(page, folder / f"{page.parent.name}-{page.name}")
+        count += 1
+    return count
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return server, f"redis://127.0.0.1:{port}"
+
+
+def write_config(folder: Path, voice: str, cache: Path) -> Path:
+    shutil.copy(ROOT / "samples" / "artwork.png", folder / "artwork.png")
+    text = (ROOT / "samples" / "listen.toml").read_text(encoding="utf-8")
+    text = text.replace('voice = "joe"', f'voice = "{voice}"')
+    path = folder / f"listen-{cache.name}.toml"
+    path.write_text(text + f'\n[cache]\ndir = "{cache}"\n', encoding="utf-8")
+    return path
+
+
+def listen(*args: object, env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "listen", *map(str, args)], check=True,
+                   env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL)  # fmt: skip
+    return time.perf_counter() - start
+
+
+def queued(tmp: Path, name: str, voice: str, pages: Path, broker: str, workers: int) -> float:
+    config = write_config(tmp, voice, tmp / f"cache-{name}")
+    env = {**os.environ, "LISTEN_BROKER_URL": broker}
+    processes = []
+    for number in range(workers):
+        log = tmp / f"{name}-w{number}.log"
+        processes.append((subprocess.Popen(
+            [sys.executable, "-m", "listen", "worker", "--config", str(config), "--concurrency",
+             "1", "--hostname", f"{name}-{number}@bench"],
+            env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        ), log))  # fmt: skip
+    for _, log in processes:
+        while b" ready." not in log.read_bytes():
+            time.sleep(0.1)
+    try:
+        return listen("render", "--queue", "--wait", "--quiet", "--config", config, "--out",
+                      tmp / f"out-{name}", pages, env={"LISTEN_BROKER_URL": broker})  # fmt: skip
+    finally:
+        for process, _ in processes:
+            process.terminate()
+            process.wait(30)
+
+
+def audio_seconds(out: Path) -> float:
+    return sum(
+        json.loads(p.read_text())["duration_ms"] / 1000
+        for p in (out / "episodes").glob("*.json")
+        if not p.name.endswith(".chapters.json")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--voice", default="espeak-en-us")
+    parser.add_argument("--generated", type=int, metavar="N", help="N generated pages instead")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="listen-bench-queue-") as name:
+        tmp = Path(name)
+        pages = tmp / "pages"
+        if args.generated:
+            count = len(write_articles(pages, args.generated, sentences_per_section=6))
+        else:
+            count = repository_articles(pages)
+        server, url = start_redis(tmp)
+        try:
+            times = {}
+            for label, jobs in (("local-1", ["--jobs", "1"]), ("local", [])):
+                config = write_config(tmp, args.voice, tmp / f"cache-{label}")
+                times[label] = listen("render", "--quiet", "--config", config, "--out",
+                                      tmp / f"out-{label}", *jobs, pages)  # fmt: skip
+            times["queue-1"] = queued(tmp, "queue-1", args.voice, pages, f"{url}/1", 1)
+            times["queue-2"] = queued(tmp, "queue-2", args.voice, pages, f"{url}/2", 2)
+            audio = audio_seconds(tmp / "out-local")
+            for label in ("local-1", "local", "queue-1", "queue-2"):
+                assert abs(audio_seconds(tmp / f"out-{label}") - audio) < 0.01 * audio, label
+        finally:
+            server.terminate()
+            server.wait(10)
+
+    print(f"{count} pages, {audio / 60:.1f} min of audio, voice {args.voice}, "
+          f"{os.cpu_count()} cores, cold take cache each run")  # fmt: skip
+    print(f"{'run':<9} {'seconds':>8} {'pages/min':>10} {'x real time':>12} {'vs local-1':>11}")
+    for label, seconds in times.items():
+        print(f"{label:<9} {seconds:>8.1f} {60 * count / seconds:>10.1f} "
+              f"{audio / seconds:>12.1f} {times['local-1'] / seconds:>11.2f}")  # fmt: skip
+    print(f"queue-2 / queue-1 speed-up: {times['queue-1'] / times['queue-2']:.2f}x; "
+          f"queue-2 vs local (same cores): {times['local'] / times['queue-2']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
