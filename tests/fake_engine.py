@@ -33,3 +33,15 @@ class ToneEngine:
 
 def calls(log: Path) -> list[str]:
     return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+
+
+class CrashingEngine(ToneEngine):
+    """Dies (SIGKILL, as the kernel's out-of-memory killer would) when asked to speak a text
+    containing "kaboom"; speaks anything else as ToneEngine does."""
+
+    def synthesize(self, text: str) -> np.ndarray:
+        if "kaboom" in text.lower():
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().synthesize(text)

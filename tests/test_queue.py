@@ -25,6 +25,7 @@ import feedparser
 import pytest
 from helpers import SAMPLES, ffprobe, run_listen, write_articles
 
+TESTS = Path(__file__).resolve().parent
 REDIS_SERVER = shutil.which("redis-server")
 if REDIS_SERVER is None and not os.environ.get("CI"):  # CI installs it: there it must run
     pytest.skip("redis-server is not installed", allow_module_level=True)
@@ -88,10 +89,13 @@ class Worker:
     def __init__(self, name: str, config: Path, log: Path, concurrency: int = 1) -> None:
         self.name = f"{name}@listen-test"
         self.log = log
+        # tests/ on the path: the fake engines are plugins the worker imports.
+        path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "listen", "worker", "--config", str(config),
              "--concurrency", str(concurrency), "--hostname", self.name],
             stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "PYTHONPATH": path},
         )  # fmt: skip
 
     def wait_ready(self, timeout: float = 60) -> None:
@@ -309,6 +313,30 @@ def test_a_pool_process_killed_mid_job_is_requeued_at_once(
     assert worker.process.poll() is None  # the worker itself carried on
     assert b"WorkerLostError" in worker.log.read_bytes()
     assert_every_episode_whole(out, 4)
+
+
+def test_a_page_that_keeps_killing_its_worker_is_failed_not_retried_forever(
+    tmp_path: Path, broker: str, start_workers
+) -> None:  # type: ignore[no-untyped-def]
+    pages = write_articles(tmp_path / "pages", 2)
+    poison = pages[1].read_text(encoding="utf-8").replace("<p>", "<p>Kaboom. ", 1)
+    pages[1].write_text(poison, encoding="utf-8")
+    config = site_config(tmp_path / "site", tmp_path / "cache", visibility_timeout=3600)
+    voices = tmp_path / "site" / "voices"
+    voices.mkdir()
+    (voices / "crashing.toml").write_text('engine = "fake_engine:CrashingEngine"\n')
+    config.write_text(config.read_text() + '[voices]\ndirs = ["voices"]\n')
+    out = tmp_path / "public"
+    [worker] = start_workers(config, "w1")
+    done = run_listen("render", "--queue", "--wait", "--voice", "crashing", "--config", config,
+                      "--out", out, *pages, check=False)  # fmt: skip
+
+    assert done.returncode == 1
+    assert f"failed {pages[1]}: its worker died 3 times rendering it" in done.stderr
+    assert worker.log.read_bytes().count(b"WorkerLostError") >= 3
+    assert worker.process.poll() is None  # and the worker is still serving
+    assert_every_episode_whole(out, 1)
+    assert feed_guids(out) == ["https://www.example-news.org/2026/11/story-001/"]
 
 
 class FlakyServer:

@@ -108,7 +108,12 @@ def _render_queued(args: argparse.Namespace, config: SiteConfig, pages: list) ->
             print(f"listen status --batch {submitted.batch}")
         return 0
     client = queue.connect(config)
-    status = queue.wait(client, submitted.batch, BatchProgress(args.quiet, _show_progress(args)))
+    try:
+        status = queue.wait(client, submitted.batch,
+                            BatchProgress(args.quiet, _show_progress(args)))  # fmt: skip
+    except KeyboardInterrupt:
+        raise ListenError(f"stopped waiting; the batch goes on (listen status --batch "
+                          f"{submitted.batch})") from None  # fmt: skip
     if status.finish == "failed":
         raise ListenError(status.finish_detail or "the batch's feed rebuild failed")
     if status.failed:
@@ -164,8 +169,9 @@ def _queue_module():  # type: ignore[no-untyped-def]
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    _queue_module().run_worker(_config(args), concurrency=args.concurrency, hostname=args.hostname,
-               loglevel=args.loglevel)  # fmt: skip
+    queue = _queue_module()
+    queue.run_worker(_config(args), concurrency=args.concurrency, hostname=args.hostname,
+                     loglevel=args.loglevel)  # fmt: skip
     return 0
 
 
