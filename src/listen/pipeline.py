@@ -167,9 +167,8 @@ def render(
     prune_cache: bool = True,
 ) -> list[RenderResult]:
     """Render article pages into episodes in `out` (a folder, or any `Destination`), then
-    rebuild its feed (unless
-    `feed` is false) and prune the take cache to its size limit (unless `prune_cache` is
-    false: a queue worker leaves both to the end of its batch)."""
+    rebuild its feed (unless `feed` is false) and prune the take cache to its size limit
+    (unless `prune_cache` is false: a queue worker leaves both to the end of its batch)."""
     fmt = fmt or config.render.format
     if fmt not in AUDIO_FORMATS:
         raise ListenError(f"unknown format {fmt!r} (use {' or '.join(AUDIO_FORMATS)})")
