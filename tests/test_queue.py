@@ -267,7 +267,9 @@ def test_a_worker_killed_mid_job_and_the_batch_still_completes(
         time.sleep(0.02)
     doomed.kill()
     killed = running[0]
-    assert queue.batch_status(client, batch).jobs  # the broker is fine
+    text = run_listen("status", "--config", config, "--batch", batch).stdout
+    assert "1 worker online: survivor@listen-test" in text
+    assert f"running  {killed.page} on {doomed.name} (offline" in text
     # The job was still running when its worker died: nothing had finished it.
     assert not client.sismember(f"listen:batch:{batch}:finished", killed.id)
 

@@ -204,6 +204,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         limit = None if args.batch else 20
         for job in shown[:limit]:
             where = f" on {job.worker}" if job.state == "running" and job.worker else ""
+            if where and job.worker not in workers:  # its worker died: Redis will hand it on
+                where += " (offline: the job goes to another worker after the timeout)"
             detail = job.detail if job.state != "running" else job.page
             print(f"  {job.state:<8} {detail}{where}")
         if limit is not None and len(shown) > limit:
