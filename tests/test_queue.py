@@ -210,7 +210,7 @@ def test_twenty_pages_on_two_workers_equal_a_local_render(
     # sample-deterministic, so equal takes are what make the two renders comparable.
     run_listen("render", "--config", config, "--out", local, "--quiet", *pages)
 
-    start_workers(config, "w1", "w2")
+    workers = start_workers(config, "w1", "w2")
     done = run_listen("render", "--queue", "--wait", "--config", config, "--out", queued,
                       tmp_path / "pages")  # fmt: skip
     assert done.stdout.count("\ndone   ") == 20, done.stdout
@@ -233,12 +233,18 @@ def test_twenty_pages_on_two_workers_equal_a_local_render(
     guids = feed_guids(queued)
     assert len(guids) == 20 and len(set(guids)) == 20
     assert (queued / "feed.xml").read_bytes() == (local / "feed.xml").read_bytes()
+    # Rebuilt once for the batch, by one worker, after the last episode was published.
+    logs = b"".join(worker.log.read_bytes() for worker in workers)
+    assert logs.count(b"Task listen.finish_batch[") == 2  # received, succeeded
+    assert logs.count(b"finished: feed ") == 1
+    last_episode = max(p.stat().st_mtime for p in (queued / "episodes").glob("*.json"))
+    assert (queued / "feed.xml").stat().st_mtime >= last_episode
     assert (queued / "player" / "listen-player.js").is_file()
 
     record = status_json(config, batch)
     assert record["counts"]["done"] == 20 and record["finish"] == "done"
-    workers = {job["worker"] for job in record["jobs"]}
-    assert workers == {"w1@listen-test", "w2@listen-test"}, "both workers should have rendered"
+    rendered_by = {job["worker"] for job in record["jobs"]}
+    assert rendered_by == {"w1@listen-test", "w2@listen-test"}, "both workers should render"
     text = run_listen("status", "--config", config).stdout
     assert "2 workers online" in text and "20 pages: 20 done" in text and "feed: done" in text
 
