@@ -193,7 +193,7 @@ def render_page(self: Any, data: dict[str, Any]) -> dict[str, Any]:
         deliveries, lifetime = pipe.execute()
     client.expire(_batch_key(job.batch, "deliveries"), max(lifetime, 60))
     if deliveries > MAX_DELIVERIES:
-        _job_finished(self.app, client, job, task_id)
+        _job_finished(client, job, task_id)
         raise _failure(job.page, f"its worker died {deliveries - 1} times rendering it "
                        "(out of memory, or killed)")  # fmt: skip
     started = time.monotonic()
@@ -210,17 +210,17 @@ def render_page(self: Any, data: dict[str, Any]) -> dict[str, Any]:
                         self.request.retries + 1, queue.max_retries, delay)  # fmt: skip
             raise self.retry(exc=JobFailed(reason), countdown=delay,
                              max_retries=queue.max_retries) from None  # fmt: skip
-        _job_finished(self.app, client, job, task_id)
+        _job_finished(client, job, task_id)
         raise _failure(job.page, f"{reason} (gave up after {queue.max_retries} retries)"
                        ) from None  # fmt: skip
     except ListenError as exc:
-        _job_finished(self.app, client, job, task_id)
+        _job_finished(client, job, task_id)
         raise _failure(job.page, str(exc)) from None
     except Exception as exc:  # a bug: fail this page, keep the worker
         log.exception("%s: internal error", job.page)
-        _job_finished(self.app, client, job, task_id)
+        _job_finished(client, job, task_id)
         raise _failure(job.page, f"internal error: {type(exc).__name__}: {exc}") from None
-    _job_finished(self.app, client, job, task_id)
+    _job_finished(client, job, task_id)
     result["seconds"] = round(time.monotonic() - started, 3)
     log.info("%s -> %s (%d takes synthesized, %d cached, %.1f s)", job.page, result["audio"],
              result["synthesized"], result["cached"], result["seconds"])  # fmt: skip
@@ -264,7 +264,7 @@ return finished >= total and total > 0 and 1 or 0
 """
 
 
-def _job_finished(celery: Celery, client: Any, job: PageJob, task_id: str) -> None:
+def _job_finished(client: Any, job: PageJob, task_id: str) -> None:
     """Count the job as finished; the one that finishes the batch enqueues its last step."""
     last = client.eval(_FINISH_SCRIPT, 2, _batch_key(job.batch, "finished"),
                        _batch_key(job.batch), task_id)  # fmt: skip
