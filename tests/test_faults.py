@@ -5,10 +5,12 @@ Each failure is exit 1 with one `error: ` line and leaves --out exactly as it wa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -132,22 +134,27 @@ def test_no_ffmpeg_on_path_falls_back_to_imageio_ffmpeg(tmp_path: Path) -> None:
     assert (out / "episodes" / "library-roof.json").is_file()
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path):
-    mount = tmp_path / "full"
+@contextlib.contextmanager
+def tmpfs(mount: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` mounted at `mount` for the block (root only; skips elsewhere)."""
     mount.mkdir()
     if not shutil.which("mount") or not shutil.which("umount"):
-        pytest.skip("no mount/umount command to make a small tmpfs")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        pytest.skip("no mount/umount command to make a tmpfs")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
+                          capture_output=True, text=True)  # fmt: skip
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip() or done.returncode}")
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
     try:
         yield mount
     finally:
         subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KB tmpfs: full after a few files."""
+    with tmpfs(tmp_path / "full", "64k") as mount:
+        yield mount
 
 
 def test_full_disk_fails_cleanly_without_partial_files(tmp_path: Path, tiny_disk: Path) -> None:
@@ -164,20 +171,10 @@ def test_full_disk_fails_cleanly_without_partial_files(tmp_path: Path, tiny_disk
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A 64 MB tmpfs that the test can remount read-only (root only; skipped elsewhere)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if not shutil.which("mount") or not shutil.which("umount"):
-        pytest.skip("no mount/umount command to make a tmpfs")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)  # fmt: skip
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
-    try:
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 MB tmpfs that the test can remount read-only."""
+    with tmpfs(tmp_path / "disk", "64m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], capture_output=True)
 
 
 def test_unwritable_out_fails_cleanly_and_keeps_the_episode(
