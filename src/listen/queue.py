@@ -39,7 +39,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -198,6 +198,7 @@ def render_page(self: Any, data: dict[str, Any]) -> dict[str, Any]:
                        "(out of memory, or killed)")  # fmt: skip
     started = time.monotonic()
     queue = QueueConfig()
+    failure: JobFailed | None = None
     try:
         config = load_config(Path(job.config)) if job.config else SiteConfig()
         queue = config.queue
@@ -210,17 +211,16 @@ def render_page(self: Any, data: dict[str, Any]) -> dict[str, Any]:
                         self.request.retries + 1, queue.max_retries, delay)  # fmt: skip
             raise self.retry(exc=JobFailed(reason), countdown=delay,
                              max_retries=queue.max_retries) from None  # fmt: skip
-        _job_finished(client, job, task_id)
-        raise _failure(job.page, f"{reason} (gave up after {queue.max_retries} retries)"
-                       ) from None  # fmt: skip
+        failure = _failure(job.page, f"{reason} (gave up after {queue.max_retries} retries)")
     except ListenError as exc:
-        _job_finished(client, job, task_id)
-        raise _failure(job.page, str(exc)) from None
+        failure = _failure(job.page, str(exc))
     except Exception as exc:  # a bug: fail this page, keep the worker
         log.exception("%s: internal error", job.page)
-        _job_finished(client, job, task_id)
-        raise _failure(job.page, f"internal error: {type(exc).__name__}: {exc}") from None
+        failure = _failure(job.page, f"internal error: {type(exc).__name__}: {exc}")
+    # Finished for good, either way (a retry above is not): count it towards the batch.
     _job_finished(client, job, task_id)
+    if failure is not None:
+        raise failure
     result["seconds"] = round(time.monotonic() - started, 3)
     log.info("%s -> %s (%d takes synthesized, %d cached, %.1f s)", job.page, result["audio"],
              result["synthesized"], result["cached"], result["seconds"])  # fmt: skip
@@ -388,7 +388,13 @@ class BatchStatus:
     #: The batch's last step (feed rebuild): queued (not yet enqueued), running, done, failed.
     finish: str = "queued"
     finish_detail: str = ""
-    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(("queued", "retrying", "running", "done", "failed"), 0)
+        for job in self.jobs:
+            counts[job.state] += 1
+        return counts
 
     @property
     def complete(self) -> bool:
@@ -449,11 +455,8 @@ def batch_status(client: Any, batch: str) -> BatchStatus:
     metas = task_metas(client, [task_id for task_id, _ in jobs] + [finish_id])
     statuses = tuple(_job_status(t, p, m) for (t, p), m in zip(jobs, metas, strict=False))
     finish = _job_status(finish_id, "", metas[-1])
-    counts = {state: 0 for state in ("queued", "retrying", "running", "done", "failed")}
-    for job in statuses:
-        counts[job.state] += 1
     return BatchStatus(batch, record.get("created", ""), record.get("out", ""), statuses,
-                       finish.state, finish.detail, counts)  # fmt: skip
+                       finish.state, finish.detail)  # fmt: skip
 
 
 def list_batches(client: Any, limit: int = 10) -> list[BatchStatus]:
