@@ -173,7 +173,7 @@ def render(
     if fmt not in AUDIO_FORMATS:
         raise ListenError(f"unknown format {fmt!r} (use {' or '.join(AUDIO_FORMATS)})")
     preset: VoicePreset = find_preset(voice or config.render.voice, config)
-    destination = open_destination(out) if isinstance(out, str | Path) else out
+    destination = open_destination(out)
     destination.check()
     artwork = load_artwork(config.show.artwork) if config.show.artwork else None
     if feed:
@@ -332,7 +332,7 @@ def say(text: str, out: Path, config: SiteConfig, voice: str | None = None,
 
 
 def rebuild_feed(out: Path | Destination, config: SiteConfig) -> Path:
-    destination = open_destination(out) if isinstance(out, str | Path) else out
+    destination = open_destination(out)
     return Path(destination.rebuild_feed(config.show, config.feed))
 
 

@@ -142,8 +142,11 @@ class FolderDestination:
         return str(write_feed(self.root, show, feed))
 
 
-def open_destination(where: str | Path) -> FolderDestination:
-    """The destination named on a command line or in a queued job: a folder today."""
+def open_destination(where: str | Path | Destination) -> Destination:
+    """The destination named on a command line or in a queued job (a folder today), or
+    `where` itself when it already is one."""
+    if not isinstance(where, str | Path):
+        return where
     text = str(where)
     scheme = urlsplit(text).scheme.lower()
     if len(scheme) > 1 and "://" in text:  # (not a Windows drive letter)
