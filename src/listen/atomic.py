@@ -80,6 +80,15 @@ def write_bytes(target: Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+def write_bytes_if_changed(target: Path, data: bytes) -> bool:
+    """Write `target` atomically unless it already holds `data` (a web server's caches and a
+    podcast app's conditional GETs keep seeing it unchanged); True if it was written."""
+    if target.is_file() and target.read_bytes() == data:
+        return False
+    write_bytes(target, data)
+    return True
+
+
 def create_once(target: Path, data: bytes) -> bool:
     """Write `target` atomically unless it exists; True if this call created it. Content-
     addressed files are never replaced: when two processes make the same one at once, the

@@ -17,7 +17,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
-from listen.atomic import locked, remove_stale_temps, write_bytes
+from listen.atomic import locked, remove_stale_temps, write_bytes_if_changed
 from listen.config import FeedConfig, ShowConfig
 from listen.errors import ListenError
 from listen.publish import EPISODES, Manifest, load_manifests
@@ -248,7 +248,5 @@ def write_feed(out: Path, show: ShowConfig, feed: FeedConfig) -> Path:
     path = out / FEED_NAME
     with locked(out / ".feed.lock"):
         remove_stale_temps(out, prefix=f".{FEED_NAME}.", older_than_seconds=0)
-        data = build_feed(load_manifests(out), show, feed)
-        if not (path.is_file() and path.read_bytes() == data):
-            write_bytes(path, data)
+        write_bytes_if_changed(path, build_feed(load_manifests(out), show, feed))
     return path

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import quote, urljoin
 
-from listen.atomic import write_bytes, write_text
+from listen.atomic import write_bytes_if_changed, write_text
 from listen.config import ShowConfig
 from listen.errors import ListenError
 from listen.feed import base_url
@@ -58,11 +58,7 @@ def write_player_assets(out: Path) -> None:
     """Write DIR/player/listen-player.js and .css; files already up to date are left alone."""
     try:
         for name in ASSETS:
-            data = asset(name)
-            target = out / PLAYER / name
-            if target.is_file() and target.read_bytes() == data:
-                continue
-            write_bytes(target, data)
+            write_bytes_if_changed(out / PLAYER / name, asset(name))
     except OSError as exc:
         raise ListenError(f"cannot write the player to {out}: {exc.strerror or exc}") from None
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from listen.atomic import atomic_path, write_text
+from listen.atomic import atomic_path, write_bytes_if_changed, write_text
 from listen.errors import ListenError
 from listen.mix import MixedAudio, TimedChapter, TimedSentence
 
@@ -207,10 +207,7 @@ def read_manifest(path: Path) -> Manifest | None:
 
 
 def publish_artwork(out: Path, artwork: Path) -> None:
-    target = out / artwork.name
-    if not (target.is_file() and target.read_bytes() == artwork.read_bytes()):
-        with atomic_path(target) as tmp:
-            shutil.copyfile(artwork, tmp)
+    write_bytes_if_changed(out / artwork.name, artwork.read_bytes())
 
 
 def load_manifests(out: Path) -> list[Manifest]:
