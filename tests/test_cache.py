@@ -22,10 +22,10 @@ def counting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[VoiceP
     """The deterministic tone voice; its calls are logged to a file (across processes too)."""
     monkeypatch.setenv("FAKE_ENGINE_LOG", str(tmp_path / "calls.log"))
     synthesize._local_engine.cache_clear()
-    synthesize._identity.cache_clear()
+    synthesize.voice_identity.cache_clear()
     yield VoicePreset(name="tone", engine="fake_engine:ToneEngine", voice="v1")
     synthesize._local_engine.cache_clear()
-    synthesize._identity.cache_clear()
+    synthesize.voice_identity.cache_clear()
 
 
 def engine_calls() -> list[str]:

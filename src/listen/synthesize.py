@@ -397,13 +397,9 @@ def default_jobs() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+@functools.lru_cache(maxsize=16)
 def voice_identity(preset: VoicePreset) -> dict[str, str | float]:
     """Everything about the voice that shapes its audio: part of every take's cache key."""
-    return _identity(preset)
-
-
-@functools.lru_cache(maxsize=16)
-def _identity(preset: VoicePreset) -> dict[str, str | float]:
     if preset.engine == "piper":  # known without loading the model
         return piper_identity(preset, resolve_piper_model(preset))
     return _local_engine(preset, 1).identity()
