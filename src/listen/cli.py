@@ -24,6 +24,11 @@ def _config(args: argparse.Namespace) -> SiteConfig:
     return load_config(Path(args.config) if args.config else None)
 
 
+def bar(done: int, total: int, width: int = 30) -> str:
+    filled = width * done // max(total, 1)
+    return f"[{'#' * filled}{'.' * (width - filled)}]"
+
+
 class ProgressBar:
     """A one-line bar on a terminal; silent in pipes, in CI and with --quiet."""
 
@@ -35,12 +40,8 @@ class ProgressBar:
         if not self.enabled or self._last == (page, done):
             return
         self._last = (page, done)
-        width = 30
-        filled = width * done // max(total, 1)
         name = Path(page).name[:30]
-        sys.stderr.write(
-            f"\r{name:<30} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} takes"
-        )
+        sys.stderr.write(f"\r{name:<30} {bar(done, total)} {done}/{total} takes")
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -144,9 +145,8 @@ class BatchProgress:
         if self.bar and not self.quiet:
             c = status.counts
             finished = c["done"] + c["failed"]
-            filled = 30 * finished // max(len(status.jobs), 1)
             sys.stderr.write(
-                f"\r[{'#' * filled}{'.' * (30 - filled)}] {finished}/"
+                f"\r{bar(finished, len(status.jobs))} {finished}/"
                 f"{len(status.jobs)}: {c['done']} done, {c['running']} running, "
                 f"{c['queued'] + c['retrying']} queued, {c['failed']} failed "
             )
