@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers import write_articles  # noqa: E402  (the tests' article generator)
+from helpers import start_redis, write_articles  # noqa: E402  (shared with the tests)
 
 from listen.config import SiteConfig  # noqa: E402
 from listen.errors import ListenError  # noqa: E402
@@ -56,28 +55,6 @@ def repository_articles(folder: Path) -> int:
         shutil.copy(page, folder / f"{page.parent.name}-{page.name}")
         count += 1
     return count
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(folder)],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    return server, f"redis://127.0.0.1:{port}"
 
 
 def write_config(folder: Path, voice: str, cache: Path) -> Path:

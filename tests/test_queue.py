@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from helpers import SAMPLES, ffprobe, run_listen, write_articles
+from helpers import SAMPLES, ffprobe, free_port, run_listen, start_redis, write_articles
 
 TESTS = Path(__file__).resolve().parent
 REDIS_SERVER = shutil.which("redis-server")
@@ -31,29 +30,11 @@ if REDIS_SERVER is None and not os.environ.get("CI"):  # CI installs it: there i
     pytest.skip("redis-server is not installed", allow_module_level=True)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert REDIS_SERVER, "redis-server is not installed (apt-get install redis-server)"
-    port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    server = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(folder)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while True:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            break
-        assert time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}"
+    server, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
     server.terminate()
     server.wait(10)
 

@@ -6,7 +6,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from helpers import CONFIG, SAMPLES, SEED, run_listen
+from helpers import CONFIG, SAMPLES, SEED, free_port, run_listen
 from lxml import etree
 
 from listen.errors import ListenError, TransientError
@@ -192,11 +191,8 @@ def test_fetch_failures_say_whether_trying_again_may_help(site: str, path: str,
 
 
 def test_a_refused_connection_is_transient() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     with pytest.raises(TransientError, match="cannot fetch"):
-        fetch_page(f"http://127.0.0.1:{port}/article")
+        fetch_page(f"http://127.0.0.1:{free_port()}/article")
 
 
 @pytest.mark.parametrize("url", ["ftp://example.org/a", "file:///etc/passwd", "javascript:1"])
