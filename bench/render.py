@@ -99,7 +99,7 @@ def bare_synthesis(page: Path, voice: str, one_thread: bool = True) -> float:
         from piper import PiperVoice
         from piper.config import SynthesisConfig
 
-        from listen.synthesize import resolve_piper_model
+        from listen.engines.piper import resolve_piper_model
 
         model = PiperVoice.load(resolve_piper_model(preset))
         if one_thread:
@@ -112,7 +112,7 @@ def bare_synthesis(page: Path, voice: str, one_thread: bool = True) -> float:
             for _chunk in model.synthesize(text, syn):
                 pass
         return time.perf_counter() - start
-    from listen.synthesize import load_engine
+    from listen.engines import load_engine
 
     engine = load_engine(preset)
     start = time.perf_counter()

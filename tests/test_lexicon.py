@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from helpers import CONFIG, SEED, run_listen
 
-from listen import synthesize
 from listen.config import find_preset, load_config
+from listen.engines.piper import PiperEngine
+from listen.engines.pyttsx3 import Pyttsx3Engine
 from listen.lexicon import Entry, Lexicon, article_lexicon, parse_lexicon
 from listen.pipeline import script_page
 
@@ -90,7 +91,7 @@ def test_engines_receive_the_override(
     voice: str, site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     heard: list[str] = []
-    engine_class = synthesize.PiperEngine if voice == "joe" else synthesize.Pyttsx3Engine
+    engine_class = PiperEngine if voice == "joe" else Pyttsx3Engine
     original = engine_class.synthesize
 
     def spy(self, text: str):  # type: ignore[no-untyped-def]
@@ -107,7 +108,7 @@ def test_engines_receive_the_override(
     with wave.open(str(audition.path)) as wav:
         assert wav.getnframes() / wav.getframerate() > 1.0
     if voice == "joe":  # Piper reads [[...]] as the phonemes themselves
-        engine = synthesize.PiperEngine(find_preset("joe", load_config(site)))
+        engine = PiperEngine(find_preset("joe", load_config(site)))
         assert "".join(engine.voice.phonemize("[[sɪnwˈɑːɹ]]")[0]).strip() == "sɪnwˈɑːɹ"
 
 

@@ -9,8 +9,10 @@ import pytest
 from helpers import CONFIG, SEED, run_listen
 
 from listen.config import SiteConfig, VoicePreset, find_preset
+from listen.engines.piper import PiperEngine
+from listen.engines.pyttsx3 import Pyttsx3Engine
 from listen.errors import ListenError
-from listen.synthesize import PiperEngine, Pyttsx3Engine, make_take
+from listen.synthesize import make_take
 
 
 def espeak_preset() -> VoicePreset:

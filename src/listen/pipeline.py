@@ -27,6 +27,7 @@ from listen import __version__
 from listen.atomic import write_bytes
 from listen.cache import TakeCache, TakeRef, parse_size, take_key
 from listen.config import AUDIO_FORMATS, ExtractRules, SiteConfig, VoicePreset, find_preset
+from listen.engines import phoneme_format
 from listen.errors import ListenError
 from listen.extract import Article, extract, extract_file
 from listen.feed import check_category
@@ -36,7 +37,7 @@ from listen.mix import MixedAudio, mix
 from listen.publish import Manifest, slug_for
 from listen.script import Script, Voicing, bound_length, build_script, split_sentences
 from listen.storage import Destination, open_destination
-from listen.synthesize import phoneme_format, synthesize_all, voice_identity
+from listen.synthesize import synthesize_all, voice_identity
 from listen.tag import Artwork, EpisodeTags, load_artwork, tag
 
 #: A page: an HTML file, or an http(s) URL to fetch.

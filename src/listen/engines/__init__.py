@@ -1,0 +1,52 @@
+"""Speech engines, one module each, behind one protocol (`listen.engines.base.Engine`).
+
+| module    | engine                                                           |
+|-----------|------------------------------------------------------------------|
+| `piper`   | Piper neural voices (onnxruntime), e.g. `joe`                    |
+| `pyttsx3` | the system voice (espeak-ng on Linux, SAPI5, NSSpeechSynthesizer) |
+| `plugin`  | any `package.module:Class` a preset names                        |
+
+A preset's `engine` picks the module; `load_engine` is the one way an engine is made.
+"""
+
+from __future__ import annotations
+
+from listen.config import VoicePreset
+from listen.engines import piper, plugin
+from listen.engines import pyttsx3 as system
+from listen.engines.base import Engine, to_int16
+
+#: The fast system voice is only worth worker processes for this many sentences or more.
+MIN_UNITS_FOR_POOL = {"piper": 2, "pyttsx3": 48}
+
+
+def load_engine(preset: VoicePreset, threads: int = 1) -> Engine:
+    """The preset's engine, with `threads` for its model where it has one. `engine =
+    "package.module:Class"` names a plugin."""
+    if preset.engine == "piper":
+        return piper.PiperEngine(preset, threads=threads)
+    if preset.engine == "pyttsx3":
+        return system.Pyttsx3Engine(preset)
+    return plugin.load_plugin(preset)
+
+
+def phoneme_format(preset: VoicePreset) -> str | None:
+    """The phoneme notation the preset's engine reads in `[[...]]` ("ipa", "espeak"), or None
+    where it reads text only (the lexicon then gives respellings)."""
+    if preset.engine == "piper":
+        return piper.PHONEMES
+    if preset.engine == "pyttsx3":
+        return system.phoneme_format()
+    return None
+
+
+def static_identity(preset: VoicePreset) -> dict[str, str | float] | None:
+    """The voice's identity when it is known without loading the engine (a model file's
+    digest), else None."""
+    if preset.engine == "piper":
+        return piper.piper_identity(preset)
+    return None
+
+
+__all__ = ["MIN_UNITS_FOR_POOL", "Engine", "load_engine", "phoneme_format", "static_identity",
+           "to_int16"]  # fmt: skip

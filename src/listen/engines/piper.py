@@ -1,0 +1,104 @@
+"""Piper (onnxruntime): the neural voice `joe` and any other Piper model."""
+
+from __future__ import annotations
+
+import json
+from importlib import import_module
+from pathlib import Path
+
+import numpy as np
+
+from listen.config import VoicePreset
+from listen.engines.base import model_digest, package_version, to_int16
+from listen.errors import ListenError
+
+#: Piper reads `[[...]]` as IPA phonemes, as espeak-ng writes them.
+PHONEMES = "ipa"
+
+
+def resolve_piper_model(preset: VoicePreset) -> Path:
+    """The .onnx file: a path, a file in the preset's folder, or one a Python package ships."""
+    candidates: list[Path] = []
+    if preset.model:
+        model = Path(preset.model).expanduser()
+        candidates.append(model)
+        if preset.path:
+            candidates.append(preset.path.parent / model)
+            candidates.append(preset.path.parent / f"{preset.model}.onnx")
+    if preset.package:
+        try:
+            module = import_module(preset.package)
+        except ImportError:
+            raise ListenError(
+                f"voice {preset.name!r} needs the Python package {preset.package!r}; "
+                f"install it with pip"
+            ) from None
+        if hasattr(module, "model_path"):
+            candidates.append(Path(module.model_path()))
+        if module.__file__:
+            candidates.append(Path(module.__file__).parent / "data" / f"{preset.model}.onnx")
+    for path in candidates:
+        if path.suffix == ".onnx" and path.is_file():
+            return path
+    raise ListenError(f"voice {preset.name!r}: model {preset.model!r} not found")
+
+
+def piper_identity(preset: VoicePreset, model: Path | None = None) -> dict[str, str | float]:
+    """The voice's part of the cache key, known without loading the model."""
+    model = model or resolve_piper_model(preset)
+    return {
+        "engine": "piper",
+        "engine_version": package_version("piper-tts"),
+        "model": model.name,
+        "model_sha256": model_digest(model),
+        "rate": preset.rate,
+    }
+
+
+class PiperEngine:
+    """Piper (onnxruntime). Synthesizes exactly the unit it is given: Piper's own sentence
+    splitting is bypassed (it breaks at "Dr." and "Jan."), and its per-sentence volume
+    normalization is off so that loudness is set once for the whole episode."""
+
+    def __init__(self, preset: VoicePreset, threads: int = 1) -> None:
+        import onnxruntime
+        from piper import PiperVoice
+        from piper.config import PiperConfig, SynthesisConfig
+
+        self.preset = preset
+        self.model_path = resolve_piper_model(preset)
+        config_path = Path(f"{self.model_path}.json")
+        try:
+            config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            session = onnxruntime.InferenceSession(
+                str(self.model_path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # a corrupt model surfaces as many different exception types
+            raise ListenError(
+                f"voice {preset.name!r}: cannot load model {self.model_path}: "
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            ) from None
+        self.voice = PiperVoice(session=session, config=config)
+        self.sample_rate = config.sample_rate
+        self.syn_config = SynthesisConfig(length_scale=1.0 / preset.rate, normalize_audio=False)
+
+    def identity(self) -> dict[str, str | float]:
+        return piper_identity(self.preset, self.model_path)
+
+    def synthesize(self, text: str) -> np.ndarray:
+        phonemes: list[str] = []
+        for sentence in self.voice.phonemize(text):
+            if phonemes and sentence:
+                phonemes.append(" ")
+            phonemes.extend(sentence)
+        if not phonemes:
+            return np.zeros(0, dtype=np.int16)
+        audio = self.voice.phoneme_ids_to_audio(
+            self.voice.phonemes_to_ids(phonemes), self.syn_config
+        )
+        if isinstance(audio, tuple):
+            audio = audio[0]
+        return to_int16(np.asarray(audio, dtype=np.float32).reshape(-1))
