@@ -201,3 +201,22 @@ def start_redis(folder: Path, timeout: float = 10) -> tuple[subprocess.Popen, st
             server.kill()
             raise RuntimeError("redis-server did not start")
         time.sleep(0.05)
+
+
+def assert_nothing_private(out: Path, *private: Path | str) -> None:
+    """What a web server would publish from DIR: no dot-file or dot-folder (a lock, a temp
+    file, state) and no local path (the checkout, the pages' and the config's folders, DIR's
+    own parent, the take cache, `private`) in any file, as UTF-8 or as ID3's UTF-16."""
+    paths = {str(ROOT), str(out.resolve().parent), *map(str, private)}
+    if os.environ.get("LISTEN_CACHE_DIR"):
+        paths.add(os.environ["LISTEN_CACHE_DIR"])
+    needles = [(p, p.encode(codec)) for p in paths for codec in ("utf-8", "utf-16-le", "utf-16-be")]
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert files, f"nothing published in {out}"
+    for path in out.rglob("*"):
+        relative = path.relative_to(out)
+        assert not any(part.startswith(".") for part in relative.parts), relative
+    for path in files:
+        data = path.read_bytes()
+        leaked = [text for text, needle in needles if needle in data]
+        assert not leaked, f"{path.relative_to(out)} carries {leaked[0]!r}"

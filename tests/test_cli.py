@@ -142,3 +142,44 @@ def test_render_prints_the_episode_and_feed(tmp_path: Path) -> None:
         "--quiet",
     )
     assert quiet.stdout == ""
+
+
+def test_say_into_a_missing_folder_fails_and_creates_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "dir" / "x.wav"
+    done = run_listen("say", "hi", "--voice", "espeak-en-us", "--out", target, check=False)
+    assert_one_line_error(done, f"folder not found: {target.parent}")
+    assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "usage"),
+    [
+        (["render", str(SEED), "--jobs", "0"], "usage: listen render"),
+        (["worker", "--concurrency", "0"], "usage: listen worker"),
+        (["serve", "--port", "70000"], "usage: listen serve"),
+        (["serve", "--cors", "example.org"], "usage: listen serve"),
+    ],
+)
+def test_bad_option_values_show_the_subcommand_usage(args: list[str], usage: str) -> None:
+    done = run_listen(*args, check=False)
+    assert done.returncode == 2
+    assert done.stderr.startswith(usage), done.stderr
+    assert "error: argument" in done.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        ("render", ["--out DIR  output folder (default: public)"]),
+        ("feed", ["(default: public)"]),
+        ("serve", ["(default: public)", "(default: 8000)", "(default: *)"]),
+        ("extract", ["(default: json)"]),
+        ("say", ["(default: say.wav)"]),
+        ("status", ["(default: 10)"]),
+    ],
+)
+def test_help_shows_the_defaults(command: str, shown: list[str]) -> None:
+    text = " ".join(run_listen(command, "--help").stdout.split())
+    for default in shown:
+        assert " ".join(default.split()) in text, (default, text)
+    assert "(default: None)" not in text and "(default: False)" not in text

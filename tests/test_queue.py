@@ -22,7 +22,15 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from helpers import SAMPLES, ffprobe, free_port, run_listen, start_redis, write_articles
+from helpers import (
+    SAMPLES,
+    assert_nothing_private,
+    ffprobe,
+    free_port,
+    run_listen,
+    start_redis,
+    write_articles,
+)
 
 TESTS = Path(__file__).resolve().parent
 REDIS_SERVER = shutil.which("redis-server")
@@ -173,6 +181,7 @@ def assert_every_episode_whole(out: Path, count: int) -> None:
         assert (out / "episodes" / f"{slug}.vtt").read_text().startswith("WEBVTT")
     leftovers = [p.name for p in out.rglob("*.tmp")]
     assert not leftovers
+    assert_nothing_private(out)  # nor a lock, nor a local path
 
 
 def feed_guids(out: Path) -> list[str]:
@@ -221,6 +230,11 @@ def test_twenty_pages_on_two_workers_equal_a_local_render(
     last_episode = max(p.stat().st_mtime for p in (queued / "episodes").glob("*.json"))
     assert (queued / "feed.xml").stat().st_mtime >= last_episode
     assert (queued / "player" / "listen-player.js").is_file()
+    # The workers kept their locks and records in the state folder beside the output folder.
+    state = tmp_path / ".queued.listen-state"
+    records = [json.loads(p.read_text()) for p in (state / "episodes").glob("*.json")]
+    assert sorted(r["source"] for r in records) == sorted(str(p) for p in pages)
+    assert (state / "feed.lock").is_file()
 
     record = status_json(config, batch)
     assert record["counts"]["done"] == 20 and record["finish"] == "done"

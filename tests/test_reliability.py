@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +20,7 @@ from helpers import CONFIG, SAMPLES, SEED, free_port, run_listen
 from lxml import etree
 
 from listen.errors import ListenError, TransientError
-from listen.fetch import Limits, fetch_page
+from listen.fetch import Limits, fetch_page, network_failure
 
 
 def assert_whole(out: Path) -> None:
@@ -159,7 +161,9 @@ def test_render_a_page_by_url(site: str, tmp_path: Path) -> None:
     (manifest,) = [p for p in (out / "episodes").glob("*.json")
                    if not p.name.endswith(".chapters.json")]  # fmt: skip
     data = json.loads(manifest.read_text())
-    assert data["source"] == f"{site}/hop/48"
+    assert data["source"] == data["url"]  # the article's public URL, not the one fetched
+    record = out.parent / ".public.listen-state" / "episodes" / f"{data['slug']}.json"
+    assert json.loads(record.read_text())["source"] == f"{site}/hop/48"
     assert data["slug"] == "idf-seizures-al-qassam-counterattacks-ceasefire-talks-stalemate"
 
 
@@ -190,9 +194,42 @@ def test_fetch_failures_say_whether_trying_again_may_help(site: str, path: str,
     assert isinstance(caught.value, TransientError) is transient
 
 
-def test_a_refused_connection_is_transient() -> None:
-    with pytest.raises(TransientError, match="cannot fetch"):
-        fetch_page(f"http://127.0.0.1:{free_port()}/article")
+def test_a_refused_connection_is_transient_and_said_plainly(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}/article"
+    with pytest.raises(TransientError, match=r"cannot fetch .*: connection refused$"):
+        fetch_page(url)
+    done = run_listen("render", url, "--out", tmp_path / "o", check=False)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [f"error: cannot fetch {url}: connection refused"]
+
+
+def test_an_unknown_host_is_said_plainly(tmp_path: Path) -> None:
+    url = "http://no-such-host.invalid/article"  # .invalid never resolves (RFC 2606)
+    done = run_listen("extract", url, check=False)
+    assert done.returncode == 1
+    [line] = done.stderr.strip().splitlines()
+    # Where a resolver answers, the name does not exist; where none does (no network at
+    # all), that is said instead. Never a raw "[Errno -2]".
+    assert line in (f"error: cannot fetch {url}: no such host",
+                    f"error: cannot fetch {url}: the host's name could not be looked up "
+                    "(DNS not answering)"), line  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("reason", "message", "transient"),
+    [
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "no such host", False),
+        (socket.gaierror(socket.EAI_AGAIN, "Temporary failure"), "DNS not answering", True),
+        (ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"), "connection refused",
+         True),
+        (ConnectionResetError(errno.ECONNRESET, "reset"), "connection reset by the server", True),
+        (OSError(errno.ENETUNREACH, "Network is unreachable"), "network unreachable", True),
+    ],
+)  # fmt: skip
+def test_network_failures_in_words(reason: OSError, message: str, transient: bool) -> None:
+    failure = network_failure(reason)
+    assert message in str(failure) and "Errno" not in str(failure)
+    assert isinstance(failure, TransientError) is transient
 
 
 @pytest.mark.parametrize("url", ["ftp://example.org/a", "file:///etc/passwd", "javascript:1"])

@@ -39,8 +39,8 @@ def test_a_render_publishes_only_through_its_destination(tmp_path: Path) -> None
     [result] = render([page], destination, config, voice="espeak-en-us", jobs=1)  # type: ignore[arg-type]
 
     assert destination.calls == [
-        "check", "published", "sweep", "previous", "publish_episode", "publish_shared",
-        "rebuild_feed",
+        "check", "published", "sweep", "previous", "publish_episode", "remember",
+        "publish_shared", "rebuild_feed",
     ]  # fmt: skip
     assert result.audio_path == tmp_path / "store" / "episodes" / "story-001.mp3"
     manifest = json.loads(result.manifest_path.read_text())

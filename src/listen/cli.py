@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -287,12 +288,57 @@ def cmd_cache(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from listen.serve import serve
 
-    serve(Path(args.out), port=args.port)
+    serve(Path(args.out), port=args.port, cors=None if args.cors == "none" else args.cors)
     return 0
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, when it has one worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (action.option_strings and default not in (None, False, argparse.SUPPRESS)
+                and "default" not in text):  # fmt: skip
+            text += " (default: %(default)s)"
+        return text
+
+
+class Parser(argparse.ArgumentParser):
+    """listen's parser: subcommands' parsers are of this class too, so their help shows
+    defaults the same way."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer from `low` to `high`, else the subcommand's usage error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}, not {value}")
+        return value
+
+    return parse
+
+
+def cors_origin(text: str) -> str:
+    if text in ("*", "none") or re.fullmatch(r"https?://[^/\s]+", text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"an origin (https://www.example.org), * or none, not {text!r}"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="listen",
         description="Offline audio editions of "
         "HTML articles: chaptered episodes and a podcast feed.",
@@ -316,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--voice", help="voice preset (default: the config's, else joe)")
     render.add_argument("--format", choices=AUDIO_FORMATS, help="audio format (default: mp3)")
     render.add_argument("--no-feed", action="store_true", help="do not rebuild DIR/feed.xml")
-    render.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: cores)")
+    render.add_argument("--jobs", type=number(1), metavar="N",
+                        help="worker processes (default: cores)")  # fmt: skip
     render.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
     render.add_argument(
         "--queue",
@@ -330,7 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     extract = with_config(sub.add_parser("extract", help="print what would be narrated"))
     extract.add_argument("page", metavar="PAGE")
-    extract.add_argument("--format", choices=("json", "text", "markdown"), default="json")
+    extract.add_argument("--format", choices=("json", "text", "markdown"), default="json",
+                         help="what to print")  # fmt: skip
     extract.set_defaults(func=cmd_extract)
 
     say = with_config(sub.add_parser("say", help="speak a snippet, to audition a pronunciation"))
@@ -343,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     voices.set_defaults(func=cmd_voices)
 
     feed = with_config(sub.add_parser("feed", help="rebuild DIR/feed.xml"))
-    feed.add_argument("--out", default="public", metavar="DIR")
+    feed.add_argument("--out", default="public", metavar="DIR", help="output folder")
     feed.set_defaults(func=cmd_feed)
 
     cache = with_config(sub.add_parser("cache", help="show or prune the take cache"))
@@ -359,24 +407,39 @@ def build_parser() -> argparse.ArgumentParser:
     cache.set_defaults(func=cmd_cache)
 
     serve = sub.add_parser("serve", help="preview DIR on 127.0.0.1 (with HTTP Range requests)")
-    serve.add_argument("--out", default="public", metavar="DIR")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--out", default="public", metavar="DIR", help="output folder")
+    serve.add_argument(
+        "--port",
+        type=number(0, 65535),
+        default=8000,
+        metavar="N",
+        help="port on 127.0.0.1; 0 picks a free one",
+    )
+    serve.add_argument(
+        "--cors",
+        type=cors_origin,
+        default="*",
+        metavar="ORIGIN",
+        help="Access-Control-Allow-Origin to send: an origin, * or none",
+    )
     serve.set_defaults(func=cmd_serve)
 
     worker = with_config(sub.add_parser("worker", help="render queued pages (a Celery worker)"))
     worker.add_argument(
         "--concurrency",
-        type=int,
+        type=number(1),
         metavar="N",
         help="pages rendered at once, one process each (default: cores)",
     )
     worker.add_argument("--hostname", metavar="NAME", help="worker name (default: celery@host)")
-    worker.add_argument("--loglevel", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    worker.add_argument("--loglevel", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="what the worker logs")  # fmt: skip
     worker.set_defaults(func=cmd_worker)
 
     status = with_config(sub.add_parser("status", help="queued, running, done, failed jobs"))
     status.add_argument("--batch", metavar="ID", help="one batch, with every failure")
-    status.add_argument("--limit", type=int, default=10, metavar="N", help="recent batches")
+    status.add_argument("--limit", type=number(1), default=10, metavar="N",
+                        help="recent batches")  # fmt: skip
     status.add_argument("--json", action="store_true", help="machine-readable")
     status.set_defaults(func=cmd_status)
     return parser
@@ -384,10 +447,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "jobs", None) is not None and args.jobs < 1:
-        build_parser().error("--jobs must be at least 1")
-    if getattr(args, "concurrency", None) is not None and args.concurrency < 1:
-        build_parser().error("--concurrency must be at least 1")
     try:
         return args.func(args)
     except ListenError as exc:

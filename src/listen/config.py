@@ -108,6 +108,15 @@ class CacheConfig:
 
 
 @dataclass(frozen=True)
+class StateConfig:
+    """Locks and private state (where each episode was rendered from): never in the output
+    folder, which is public. Default: beside it, `.<DIR>.listen-state`. Workers rendering
+    into a shared folder need it on the shared folder too."""
+
+    dir: Path | None = None
+
+
+@dataclass(frozen=True)
 class QueueConfig:
     """Rendering on Celery workers (`[queue]`); see listen.queue."""
 
@@ -135,6 +144,7 @@ class SiteConfig:
     cache: CacheConfig = field(default_factory=CacheConfig)
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
+    state: StateConfig = field(default_factory=StateConfig)
     voice_dirs: tuple[Path, ...] = ()
     source: Path | None = None
 
@@ -199,6 +209,9 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
         parse_size(str(cache_table.get("max_size", "2G")))
     except ValueError as exc:
         raise ListenError(f"[cache] max_size: {exc}") from None
+    state_table = _known(StateConfig, data.get("state", {}), "[state]")
+    if state_table.get("dir"):
+        state_table["dir"] = (base_dir / Path(state_table["dir"]).expanduser()).resolve()
     feed_table = _known(FeedConfig, data.get("feed", {}), "[feed]")
     if feed_table.get("guid", "url") not in ("url", "slug"):
         raise ListenError('[feed] guid must be "url" or "slug"')
@@ -218,6 +231,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
             cache=CacheConfig(**cache_table),
             speech=SpeechConfig(**speech_table),
             queue=QueueConfig(**queue_table),
+            state=StateConfig(**state_table),
             voice_dirs=voice_dirs,
             source=source,
         )

@@ -165,6 +165,11 @@ def _date(manifest: Manifest) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def newest_first(manifests: list[Manifest]) -> list[Manifest]:
+    """Episodes in feed order: by publication date (else first render), newest first."""
+    return sorted(manifests, key=lambda m: (_date(m), m.slug), reverse=True)
+
+
 def base_url(show: ShowConfig) -> str:
     base = show.base_url or PREVIEW_BASE_URL
     return base if base.endswith("/") else base + "/"
@@ -216,7 +221,7 @@ def build_feed(manifests: list[Manifest], show: ShowConfig, feed: FeedConfig) ->
     fg.podcast20.guid = channel_guid
     fg.podcast20.locked = (feed.locked, show.owner_email)
 
-    ordered = sorted(manifests, key=lambda m: (_date(m), m.slug), reverse=True)
+    ordered = newest_first(manifests)
     if feed.max_items:
         ordered = ordered[: feed.max_items]
     for manifest in ordered:
@@ -243,10 +248,11 @@ def build_feed(manifests: list[Manifest], show: ShowConfig, feed: FeedConfig) ->
     return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
 
 
-def write_feed(out: Path, show: ShowConfig, feed: FeedConfig) -> Path:
-    """Rebuild DIR/feed.xml from the manifests in DIR; unchanged input, unchanged bytes."""
+def write_feed(out: Path, show: ShowConfig, feed: FeedConfig, lock: Path) -> Path:
+    """Rebuild DIR/feed.xml from the manifests in DIR, holding `lock` (outside DIR);
+    unchanged input, unchanged bytes."""
     path = out / FEED_NAME
-    with locked(out / ".feed.lock"):
+    with locked(lock):
         remove_stale_temps(out, prefix=f".{FEED_NAME}.", older_than_seconds=0)
         write_bytes_if_changed(path, build_feed(load_manifests(out), show, feed))
     return path

@@ -7,6 +7,9 @@ error per failure.
 
 from __future__ import annotations
 
+import errno
+import socket
+import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -49,6 +52,40 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+#: getaddrinfo's "this name has no address" (EAI_NODATA is glibc's, absent elsewhere).
+_NO_SUCH_HOST = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+_SOCKET_ERRORS = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset by the server",
+    errno.ECONNABORTED: "connection aborted",
+    errno.ENETUNREACH: "network unreachable",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.EPIPE: "connection closed by the server",
+}
+
+
+def network_failure(reason: object) -> ListenError:
+    """A socket-level failure as an editor reads it ("connection refused", "no such host"),
+    transient when the server or the DNS may well answer next time."""
+    if isinstance(reason, socket.gaierror):
+        if reason.errno in _NO_SUCH_HOST:
+            return ListenError("no such host")
+        if reason.errno == socket.EAI_AGAIN:
+            return TransientError("the host's name could not be looked up (DNS not answering)")
+        return ListenError(f"the host's name could not be looked up ({reason.strerror})")
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return ListenError(f"the server's TLS certificate is not trusted ({reason.verify_message})")
+    if isinstance(reason, ssl.SSLError):
+        return TransientError(f"TLS failed ({reason.reason or reason})")
+    if isinstance(reason, OSError) and reason.errno in _SOCKET_ERRORS:
+        return TransientError(_SOCKET_ERRORS[reason.errno])
+    if isinstance(reason, ConnectionError):
+        return TransientError(reason.strerror or str(reason))
+    if isinstance(reason, OSError) and reason.strerror:
+        return ListenError(reason.strerror[:1].lower() + reason.strerror[1:])
+    return ListenError(str(reason))
+
+
 def fetch_page(url: str, limits: Limits | None = None) -> bytes:
     """The page's bytes, or a ListenError saying what went wrong."""
     limits = limits or Limits()
@@ -70,17 +107,16 @@ def fetch_page(url: str, limits: Limits | None = None) -> bytes:
         error = TransientError if exc.code in TRANSIENT_STATUSES else ListenError
         raise error(f"HTTP {exc.code} {exc.reason} fetching {url}") from None
     except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, TimeoutError):
+        if isinstance(exc.reason, TimeoutError):
             raise TransientError(f"timed out after {limits.timeout:g} s fetching {url}") from None
-        if isinstance(reason, ConnectionError):  # refused or reset: the server may come back
-            raise TransientError(f"cannot fetch {url}: {reason}") from None
-        raise ListenError(f"cannot fetch {url}: {reason}") from None
+        failure = network_failure(exc.reason)
+        raise type(failure)(f"cannot fetch {url}: {failure}") from None
     except TimeoutError:
         raise TransientError(f"timed out after {limits.timeout:g} s fetching {url}") from None
-    except ConnectionError as exc:
-        raise TransientError(f"cannot fetch {url}: {exc}") from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:  # refused or reset mid-response, and the like
+        failure = network_failure(exc)
+        raise type(failure)(f"cannot fetch {url}: {failure}") from None
+    except ValueError as exc:
         raise ListenError(f"cannot fetch {url}: {exc}") from None
     if len(data) > limits.max_bytes:
         raise ListenError(f"page too large (over {limits.max_bytes} bytes): {url}")

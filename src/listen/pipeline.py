@@ -36,12 +36,16 @@ from listen.lexicon import Lexicon, article_lexicon, load_lexicon
 from listen.mix import MixedAudio, mix
 from listen.publish import Manifest, slug_for
 from listen.script import Script, Voicing, bound_length, build_script, split_sentences
-from listen.storage import Destination, open_destination
+from listen.storage import Destination, EpisodeRecord, open_destination
 from listen.synthesize import synthesize_all, voice_identity
 from listen.tag import Artwork, EpisodeTags, load_artwork, tag
 
 #: A page: an HTML file, or an http(s) URL to fetch.
 Page = Path | str
+
+#: Bumped when the published files change shape, so episodes published before are re-made
+#: (2: the manifest's "source" is no longer the local path the page was read from).
+MANIFEST_REVISION = 2
 
 #: progress(page, done, total): takes synthesized (or found in the cache) for one page.
 Progress = Callable[[str, int, int], None]
@@ -174,7 +178,7 @@ def render(
     if fmt not in AUDIO_FORMATS:
         raise ListenError(f"unknown format {fmt!r} (use {' or '.join(AUDIO_FORMATS)})")
     preset: VoicePreset = find_preset(voice or config.render.voice, config)
-    destination = open_destination(out)
+    destination = open_destination(out, config.state.dir)
     destination.check()
     artwork = load_artwork(config.show.artwork) if config.show.artwork else None
     if feed:
@@ -217,6 +221,8 @@ def render(
             )
         destination.sweep()
         results = [_publish(job, destination, config, preset, fmt) for job in work]
+    for job in work:
+        destination.remember(_record(job, config, preset, fmt))
     destination.publish_shared(config.show)
     if prune_cache:
         cache.prune(parse_size(config.cache.max_size))
@@ -227,13 +233,15 @@ def render(
 
 def render_key(job: _Job, takes: Sequence[TakeRef], config: SiteConfig, preset: VoicePreset,
                fmt: str, artwork: Artwork | None) -> str:  # fmt: skip
-    """A digest of everything an episode's published files are made from."""
+    """A digest of everything an episode's published files are made from (where the page was
+    read from is not: it is never published)."""
     article = job.script.article
     blob = json.dumps({
-        "listen": __version__, "format": fmt, "voice": preset.name, "slug": job.slug,
+        "listen": __version__, "manifest": MANIFEST_REVISION, "format": fmt,
+        "voice": preset.name, "slug": job.slug,
         "takes": [t.key for t in takes], "render": asdict(config.render),
         "article": [article.title, article.byline, article.published, article.url,
-                    article.language, article.summary, str(job.source)],
+                    article.language, article.summary],
         "chapters": [c.title for c in job.script.chapters],
         "sentences": [s.text for s in job.script.sentences],
         "show": [config.show.title, config.show.author],
@@ -270,7 +278,7 @@ def _publish(
     manifest = Manifest(
         title=article.title,
         slug=job.slug,
-        source=str(job.source),
+        source=article.url,
         url=article.url,
         published=article.published,
         language=article.language,
@@ -296,6 +304,14 @@ def _publish(
     )
 
 
+def _record(job: _Job, config: SiteConfig, preset: VoicePreset, fmt: str) -> EpisodeRecord:
+    source = job.source if isinstance(job.source, str) and is_url(job.source) else (
+        str(Path(job.source).resolve()))  # fmt: skip
+    return EpisodeRecord(slug=job.slug, source=source,
+                         config=str(config.source.resolve()) if config.source else None,
+                         voice=preset.name, format=fmt)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Audition:
     spoken: str
@@ -307,6 +323,10 @@ def say(text: str, out: Path, config: SiteConfig, voice: str | None = None,
         cache: TakeCache | None = None) -> Audition:  # fmt: skip
     """Speak a snippet with the site's lexicon and normalization into a WAV file: the editor's
     way to audition a pronunciation fix before re-rendering."""
+    if out.is_dir():
+        raise ListenError(f"{out} is a folder: name the WAV file to write")
+    if not out.parent.is_dir():  # as for any file argument: no folder is made for it
+        raise ListenError(f"folder not found: {out.parent}")
     preset = find_preset(voice or config.render.voice, config)
     voicing = voicing_for(config.show.language, config, preset)
     sentences = [voicing.speak(s) for s in split_sentences(text.strip())]
@@ -333,7 +353,7 @@ def say(text: str, out: Path, config: SiteConfig, voice: str | None = None,
 
 
 def rebuild_feed(out: Path | Destination, config: SiteConfig) -> Path:
-    destination = open_destination(out)
+    destination = open_destination(out, config.state.dir)
     return Path(destination.rebuild_feed(config.show, config.feed))
 
 

@@ -58,7 +58,9 @@ class Manifest:
 
     title: str
     slug: str
-    source: str
+    #: The article's public URL, as `url` (kept for readers of the first manifests). Where the
+    #: page was read from (a local path, a fetch URL) is private: see storage.EpisodeRecord.
+    source: str | None
     url: str | None
     published: str | None
     language: str
@@ -108,7 +110,7 @@ class Manifest:
     @classmethod
     def from_json(cls, data: dict) -> Manifest:
         return cls(
-            title=data["title"], slug=data["slug"], source=data["source"], url=data.get("url"),
+            title=data["title"], slug=data["slug"], source=data.get("source"), url=data.get("url"),
             published=data.get("published"), language=data.get("language", "en"),
             voice=data.get("voice", ""), duration_ms=int(data["duration_ms"]),
             audio=data["audio"], byline=data.get("byline"), summary=data.get("summary"),

@@ -242,8 +242,9 @@ def _render(job: PageJob, config: SiteConfig) -> dict[str, Any]:
     from listen.pipeline import render
 
     page: Path | str = job.page if is_url(job.page) else Path(job.page)
-    [result] = render([page], open_destination(job.out), config, voice=job.voice, fmt=job.format,
-                      feed=False, jobs=1, prune_cache=False)  # fmt: skip
+    destination = open_destination(job.out, config.state.dir)
+    [result] = render([page], destination, config, voice=job.voice, fmt=job.format, feed=False,
+                      jobs=1, prune_cache=False)  # fmt: skip
     return {
         "page": job.page,
         "slug": result.manifest.slug,
@@ -286,7 +287,8 @@ def finish_batch(self: Any, batch: str) -> dict[str, Any]:
         config = load_config(Path(record["config"])) if record.get("config") else SiteConfig()
         feed = None
         if record.get("feed") == "1":
-            feed = open_destination(record["out"]).rebuild_feed(config.show, config.feed)
+            destination = open_destination(record["out"], config.state.dir)
+            feed = destination.rebuild_feed(config.show, config.feed)
         pruned = TakeCache(config.cache.dir).prune(parse_size(config.cache.max_size))
     except (ListenError, OSError) as exc:
         raise JobFailed(f"batch {batch}: {_reason(exc)}") from None
@@ -331,7 +333,7 @@ def submit(
     if fmt is not None and fmt not in AUDIO_FORMATS:
         raise ListenError(f"unknown format {fmt!r} (use {' or '.join(AUDIO_FORMATS)})")
     find_preset(voice or config.render.voice, config)
-    open_destination(out).check()
+    open_destination(out, config.state.dir).check()
     sources = list(dict.fromkeys(_absolute(page) for page in pages))
     if not sources:
         raise ListenError("no pages given")

@@ -13,15 +13,21 @@ of the same protocol, with no change to the pipeline or the queue:
 - the per-episode and feed locks, which here are flock(2) on the shared folder, become a
   Redis lock (the broker is already there) or the store's conditional writes;
 - `rebuild_feed` lists `episodes/*.json` and PUTs feed.xml when its bytes changed.
+
+Everything under the output folder is public: a web server serves it and CDNs sync it. Locks
+and private state (where each episode was rendered from: a local path, a CMS preview URL) live
+in a state folder outside it, beside it by default (`[state] dir` moves it).
 """
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
-from listen.atomic import locked, remove_stale_temps
+from listen.atomic import locked, remove_stale_temps, write_bytes_if_changed
 from listen.config import FeedConfig, ShowConfig
 from listen.errors import ListenError
 from listen.feed import write_feed
@@ -31,11 +37,37 @@ from listen.publish import (
     EPISODES,
     Manifest,
     check_out_dir,
+    dumps,
     episode_paths,
     publish_artwork,
     publish_episode,
     read_manifest,
 )
+
+#: The default state folder of DIR: `.<DIR's name>` + this, in DIR's parent folder.
+STATE_SUFFIX = ".listen-state"
+#: Lock files earlier versions kept inside the output folder (removed when found).
+LEGACY_LOCKS = (".feed.lock", ".assets.lock")
+
+
+@dataclass(frozen=True)
+class EpisodeRecord:
+    """What a re-render of a published episode needs and its public files must not show."""
+
+    slug: str
+    #: The page as it was given: a local path or the URL fetched.
+    source: str
+    #: The site config it was rendered with (absolute path), if any.
+    config: str | None
+    voice: str
+    format: str
+
+
+def default_state_dir(out: Path) -> Path:
+    """Beside the output folder (where it really is, so a symlinked mount keeps its state on
+    the same shared folder): `/srv/public` -> `/srv/.public.listen-state`."""
+    real = out.resolve()
+    return real.parent / f".{real.name or 'root'}{STATE_SUFFIX}"
 
 
 @runtime_checkable
@@ -71,18 +103,29 @@ class Destination(Protocol):
     def rebuild_feed(self, show: ShowConfig, feed: FeedConfig) -> str:
         """Rebuild the feed from the published manifests; one rebuild at a time."""
 
+    def remember(self, record: EpisodeRecord) -> None:
+        """Keep an episode's private record (never published)."""
+
 
 class FolderDestination:
-    """A folder (local or a shared mount) that a web server serves as is."""
+    """A folder (local or a shared mount) that a web server serves as is, and its state
+    folder (locks, private records) outside it."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, state: Path | None = None) -> None:
         self.root = root
+        self.state = state or default_state_dir(root)
 
     def __repr__(self) -> str:
-        return f"FolderDestination({str(self.root)!r})"
+        return f"FolderDestination({str(self.root)!r}, state={str(self.state)!r})"
 
     def check(self) -> None:
         check_out_dir(self.root)
+        root, state = self.root.resolve(), self.state.resolve()
+        if state.is_relative_to(root):
+            raise ListenError(f"the state folder {self.state} is inside the output folder "
+                              f"{self.root}: it would be published")  # fmt: skip
+        if state.exists() and not state.is_dir():
+            raise ListenError(f"the state folder {self.state} is a file, not a folder")
 
     def published(self, slug: str, fmt: str) -> Manifest | None:
         paths = episode_paths(self.root, slug, fmt)
@@ -106,7 +149,7 @@ class FolderDestination:
     def publish_episode(self, manifest: Manifest, audio: MixedAudio, show: ShowConfig
                         ) -> tuple[str, str]:  # fmt: skip
         episodes = self.root / EPISODES
-        with locked(episodes / f".{manifest.slug}.lock"):
+        with locked(self.state / EPISODES / f"{manifest.slug}.lock"):
             # Holding the lock, no other render writes this episode: its temp files are a
             # killed writer's leftovers.
             remove_stale_temps(episodes, prefix=f".{manifest.slug}.", older_than_seconds=0)
@@ -122,7 +165,7 @@ class FolderDestination:
         write_embed_page(self.root, manifest, show)
 
     def publish_shared(self, show: ShowConfig) -> None:
-        with locked(self.root / ".assets.lock"):
+        with locked(self.state / "assets.lock"):
             # Holding the lock, temp files of the shared files are a killed writer's leftovers.
             remove_stale_temps(self.root / "player", older_than_seconds=0)
             write_player_assets(self.root)
@@ -132,26 +175,41 @@ class FolderDestination:
                 publish_artwork(self.root, show.artwork)
 
     def sweep(self) -> None:
-        """Remove temp files that renders killed long ago left in the episodes folder."""
-        if (self.root / EPISODES).is_dir():
-            remove_stale_temps(self.root / EPISODES)
+        """Remove temp files that renders killed long ago left in the episodes folder, and the
+        lock files earlier versions kept in the output folder."""
+        episodes = self.root / EPISODES
+        legacy = [self.root / name for name in LEGACY_LOCKS]
+        if episodes.is_dir():
+            remove_stale_temps(episodes)
+            legacy += episodes.glob(".*.lock")
+        for lock in legacy:
+            with contextlib.suppress(OSError):
+                lock.unlink()
 
     def rebuild_feed(self, show: ShowConfig, feed: FeedConfig) -> str:
         if not self.root.is_dir():
             raise ListenError(f"output folder not found: {self.root}")
-        return str(write_feed(self.root, show, feed))
+        return str(write_feed(self.root, show, feed, lock=self.state / "feed.lock"))
+
+    def remember(self, record: EpisodeRecord) -> None:
+        try:
+            write_bytes_if_changed(self.state / EPISODES / f"{record.slug}.json",
+                                   dumps(asdict(record)).encode("utf-8"))  # fmt: skip
+        except OSError as exc:
+            raise ListenError(f"cannot write to {self.state}: {exc.strerror or exc}") from None
 
 
-def open_destination(where: str | Path | Destination) -> Destination:
-    """The destination named on a command line or in a queued job (a folder today), or
-    `where` itself when it already is one."""
+def open_destination(where: str | Path | Destination, state: Path | None = None) -> Destination:
+    """The destination named on a command line or in a queued job (a folder today, its state
+    folder `state` or the default one beside it), or `where` itself when it already is one."""
     if not isinstance(where, str | Path):
         return where
     text = str(where)
     scheme = urlsplit(text).scheme.lower()
     if len(scheme) > 1 and "://" in text:  # (not a Windows drive letter)
         raise ListenError(f"publishing to {scheme}:// is not supported yet: use a folder")
-    return FolderDestination(Path(where))
+    return FolderDestination(Path(where), state)
 
 
-__all__ = ["Destination", "FolderDestination", "open_destination"]
+__all__ = ["Destination", "EpisodeRecord", "FolderDestination", "default_state_dir",
+           "open_destination"]  # fmt: skip
