@@ -242,6 +242,8 @@ def test_the_preview_page_shows_the_show_its_episodes_and_the_feed(published) ->
     players = [a["src"] for tag, a in parsed.tags if tag == "listen-player"]
     assert players == [f"episodes/{episode.manifest['slug']}.json"]
     hrefs = {a.get("href") for tag, a in parsed.tags if tag in ("a", "link")}
+    [artwork] = [a["src"] for tag, a in parsed.tags if tag == "img"]
+    assert get(artwork).status == 200, artwork
     assert "feed.xml" in hrefs and f"episodes/{episode.manifest['audio']}" in hrefs
     assert "Example News: Audio Edition" in page and html.escape(episode.manifest["title"]) in page
     for href in hrefs - {None, "data:,"}:

@@ -273,7 +273,10 @@ class PreviewHandler(SimpleHTTPRequestHandler):
             return None
         if urlsplit(self.path).path == "/":
             feed = root / FEED_NAME
-            page = preview_page(root, feed.read_bytes() if feed.is_file() else None)
+            shown = None
+            if feed.is_file():  # as previewed: its artwork's URL is here too
+                shown = preview_feed(feed.read_bytes(), FEED_NAME, self._here(), root)[0]
+            page = preview_page(root, shown)
             return self._send_bytes(page.encode("utf-8"), "text/html; charset=utf-8")
         if path.is_dir() and not (path / "index.html").is_file():
             self.send_error(HTTPStatus.NOT_FOUND, "No directory listings")
