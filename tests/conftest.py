@@ -37,6 +37,11 @@ def joe_episode(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
 
 
 @pytest.fixture(scope="session")
+def heart_episode(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    return render_page(tmp_path_factory.mktemp("heart"), "--voice", "heart")
+
+
+@pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS

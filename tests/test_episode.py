@@ -1,5 +1,6 @@
 """The rendered seed episode, checked the way a listener's tools see it: ffprobe, mutagen,
-the decoded audio, the transcript, the manifest. Both voices: espeak (fast) and joe (Piper)."""
+the decoded audio, the transcript, the manifest. Every voice: espeak (fast), joe (Piper) and
+heart (hibari)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ SEED_TITLES = [
 RATE = 22050
 
 
-@pytest.fixture(params=["espeak_episode", pytest.param("joe_episode", marks=pytest.mark.piper)])
+@pytest.fixture(params=["espeak_episode", pytest.param("joe_episode", marks=pytest.mark.piper),
+                        pytest.param("heart_episode", marks=pytest.mark.hibari)])  # fmt: skip
 def episode(request: pytest.FixtureRequest) -> Rendered:
     return request.getfixturevalue(request.param)
 

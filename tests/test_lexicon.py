@@ -10,9 +10,10 @@ import pytest
 from helpers import CONFIG, SEED, run_listen
 
 from listen.config import find_preset, load_config
+from listen.engines.hibari import HibariEngine
 from listen.engines.piper import PiperEngine
 from listen.engines.pyttsx3 import Pyttsx3Engine
-from listen.lexicon import Entry, Lexicon, article_lexicon, parse_lexicon
+from listen.lexicon import Entry, Lexicon, article_lexicon, ipa_to_misaki, parse_lexicon
 from listen.pipeline import script_page
 
 LEXICON = """
@@ -43,12 +44,17 @@ def test_phonemes_in_each_engine_notation() -> None:
     assert lexicon.apply("Yahya Sinwar said", "ipa") == "Yahya [[sɪnwˈɑːɹ]] said"
     assert lexicon.apply("Yahya Sinwar said", "espeak") == "Yahya [[sInw'A@]] said"
     assert lexicon.apply("Yahya Sinwar said", None) == "Yahya sin war said"
+    # hibari reads misaki's alphabet: the IPA converted, or the entry's own spelling.
+    assert lexicon.apply("Yahya Sinwar said", "misaki") == "Yahya [[sɪnwˈɑɹ]] said"
+    assert ipa_to_misaki("ˈoʊvɚdʒˈeɪ") == "ˈOvəɹʤˈA"
+    own = Lexicon((Entry("Gaza", say="gahza", misaki="ɡˈɑzə"),))
+    assert own.apply("in Gaza", "misaki") == "in [[ɡˈɑzə]]"
 
 
 def test_bad_entries_are_refused() -> None:
     from listen.errors import ListenError
 
-    with pytest.raises(ListenError, match="needs say, ipa or espeak"):
+    with pytest.raises(ListenError, match="needs say, ipa, espeak or misaki"):
         parse_lexicon({"X": {"case_sensitive": True}}, "lex.toml")
     with pytest.raises(ListenError, match="string or a table"):
         parse_lexicon({"X": 3}, "lex.toml")
@@ -86,12 +92,13 @@ def test_article_overrides_beside_the_page(tmp_path: Path, site: Path) -> None:
     assert "Israel Defense Forces" in units and "I D F" not in units
 
 
-@pytest.mark.parametrize("voice", ["espeak-en-us", pytest.param("joe", marks=pytest.mark.piper)])
+@pytest.mark.parametrize("voice", ["espeak-en-us", pytest.param("joe", marks=pytest.mark.piper),
+                                   pytest.param("heart", marks=pytest.mark.hibari)])  # fmt: skip
 def test_engines_receive_the_override(
     voice: str, site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     heard: list[str] = []
-    engine_class = PiperEngine if voice == "joe" else Pyttsx3Engine
+    engine_class = {"joe": PiperEngine, "heart": HibariEngine}.get(voice, Pyttsx3Engine)
     original = engine_class.synthesize
 
     def spy(self, text: str):  # type: ignore[no-untyped-def]
@@ -103,13 +110,16 @@ def test_engines_receive_the_override(
 
     audition = say("Yahya Sinwar spoke to the IDF.", tmp_path / "say.wav", load_config(site),
                    voice=voice)  # fmt: skip
-    notation = "[[sɪnwˈɑːɹ]]" if voice == "joe" else "[[sInw'A@]]"
+    notation = {"joe": "[[sɪnwˈɑːɹ]]", "heart": "[[sɪnwˈɑɹ]]"}.get(voice, "[[sInw'A@]]")
     assert any(notation in text and "I D F" in text for text in heard), heard
     with wave.open(str(audition.path)) as wav:
         assert wav.getnframes() / wav.getframerate() > 1.0
     if voice == "joe":  # Piper reads [[...]] as the phonemes themselves
         engine = PiperEngine(find_preset("joe", load_config(site)))
         assert "".join(engine.voice.phonemize("[[sɪnwˈɑːɹ]]")[0]).strip() == "sɪnwˈɑːɹ"
+    if voice == "heart":  # hibari is given them as an inline link, in its context
+        engine = HibariEngine(find_preset("heart", load_config(site)))
+        assert engine.phonemize("Yahya [[sɪnwˈɑɹ]] spoke.").split()[1] == "sɪnwˈɑɹ"
 
 
 def test_say_command(site: Path, tmp_path: Path) -> None:

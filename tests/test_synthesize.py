@@ -9,10 +9,11 @@ import pytest
 from helpers import CONFIG, SEED, run_listen
 
 from listen.config import SiteConfig, VoicePreset, find_preset
+from listen.engines import load_engine
 from listen.engines.piper import PiperEngine
 from listen.engines.pyttsx3 import Pyttsx3Engine
 from listen.errors import ListenError
-from listen.synthesize import make_take
+from listen.synthesize import make_take, voice_identity
 
 
 def espeak_preset() -> VoicePreset:
@@ -44,6 +45,48 @@ def test_piper_reads_one_unit_without_splitting_it() -> None:
     assert 1500 < take.duration_ms < 8000
     assert np.abs(take.samples.astype(np.int32)).max() > 3000
     assert engine.identity()["model"] == "en_US-joe-medium.onnx"
+
+
+@pytest.mark.hibari
+def test_heart_reads_one_unit_the_same_every_time() -> None:
+    engine = load_engine(find_preset("heart", SiteConfig()))
+    text = "Dr. Smith arrived on Jan. 5 at the U.S. embassy."
+    take = make_take(engine, text)
+    assert take.sample_rate == 24000
+    assert 1500 < take.duration_ms < 8000
+    assert np.abs(take.samples.astype(np.int32)).max() > 3000
+    # One phoneme string: hibari's own splitter would break it at "Jan." and at "U.S.".
+    assert "." not in engine.phonemize(text)[:-1]
+    assert np.array_equal(engine.synthesize(text), engine.synthesize(text))  # seeded noise
+    identity = engine.identity()
+    assert identity["model"] == "hibari.onnx" and len(str(identity["model_sha256"])) == 64
+    assert voice_identity(find_preset("heart", SiteConfig())) == identity  # without loading
+
+
+def test_hibari_never_downloads_a_voice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """hibari fetches its other voices on first use; listen asks for them with
+    download_missing=False, so a voice not on disk is a clear error and no connection."""
+    import urllib.request
+
+    monkeypatch.setenv("HIBARI_HOME", str(tmp_path / "empty"))
+
+    def no_network(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("hibari tried to download")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    emma = VoicePreset(name="emma", engine="hibari", voice="emma", language="en-GB")
+    with pytest.raises(ListenError, match=r"'emma' is not on this machine.*never downloads"):
+        load_engine(emma)
+    with pytest.raises(ListenError, match="has no voice 'nobody'"):
+        load_engine(VoicePreset(name="x", engine="hibari", voice="nobody"))
+
+
+def test_hibari_missing_is_an_error_naming_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "hibari", None)  # as if hibari-tts were not installed
+    with pytest.raises(ListenError, match="needs the Python package 'hibari-tts'"):
+        load_engine(VoicePreset(name="heart", engine="hibari", voice="heart"))
 
 
 class FakeEngine:

@@ -244,7 +244,7 @@ AUDIO_FORMATS = ("mp3", "m4a")
 
 # --- voice presets ---------------------------------------------------------------------------
 
-ENGINES = ("piper", "pyttsx3")
+ENGINES = ("piper", "hibari", "pyttsx3")
 
 
 @dataclass(frozen=True)
@@ -253,9 +253,11 @@ class VoicePreset:
 
     name: str
     engine: str
-    #: pyttsx3: the system voice id or name (matched loosely); piper: unused.
+    #: pyttsx3: the system voice id or name (matched loosely); hibari: its voice name
+    #: (default "heart"); piper: unused.
     voice: str = ""
-    #: piper: a model name (`en_US-joe-medium`) or a path to an .onnx file.
+    #: piper: a model name (`en_US-joe-medium`) or a path to an .onnx file; hibari: an .onnx
+    #: export to load instead of the voice's own file.
     model: str = ""
     #: piper: an importable package that ships the model (its `model_path()` or `data/`).
     package: str = ""

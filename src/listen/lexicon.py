@@ -7,8 +7,9 @@ its own beside the page, `<page>.lexicon.toml`, whose entries win):
     "Al-Qassam" = "al kassam"
     [Sinwar]                       # or phonemes, per engine family
     say = "sin war"                # fallback for voices that take no phonemes
-    ipa = "sɪnwˈɑːɹ"               # Piper (espeak-ng's IPA)
+    ipa = "sɪnwˈɑːɹ"               # Piper (espeak-ng's IPA); hibari converts it to misaki's
     espeak = "sInw'A@"             # espeak-ng's phoneme mnemonics
+    misaki = "sɪnwˈɑɹ"             # hibari (Kokoro's alphabet), when the converted IPA is off
     [US]
     say = "U S"
     case_sensitive = true          # so that "us" is left alone
@@ -16,7 +17,8 @@ its own beside the page, `<page>.lexicon.toml`, whose entries win):
 Matching is whole-word; a key with a capital letter matches that case only (so "US" leaves "us"
 alone), an all-lowercase key matches any case, and `case_sensitive` overrides either way.
 Longer keys are tried first, so a phrase wins over a word inside it. Phonemes reach the
-engines as `[[...]]`, which both Piper and espeak-ng read as phoneme input.
+engines as `[[...]]`, which both Piper and espeak-ng read as phoneme input (hibari's engine
+turns them into its inline `[word](/phonemes/)` links).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Entry:
     say: str | None = None
     ipa: str | None = None
     espeak: str | None = None
+    misaki: str | None = None
     case_sensitive: bool = False
 
     def replacement(self, phonemes: str | None) -> str | None:
@@ -42,7 +45,25 @@ class Entry:
             return f"[[{self.ipa}]]"
         if phonemes == "espeak" and self.espeak:
             return f"[[{self.espeak}]]"
+        if phonemes == "misaki" and (self.misaki or self.ipa):
+            return f"[[{self.misaki or ipa_to_misaki(self.ipa or '')}]]"
         return self.say
+
+
+#: espeak-ng's IPA -> misaki's US alphabet (what Kokoro and hibari read): diphthongs and
+#: affricates are one letter, the flap is T, r-coloured vowels are spelled out, and US English
+#: marks no vowel length. Longer sequences first.
+IPA_TO_MISAKI = (
+    ("eɪ", "A"), ("aɪ", "I"), ("oʊ", "O"), ("əʊ", "O"), ("aʊ", "W"), ("ɔɪ", "Y"),
+    ("dʒ", "ʤ"), ("tʃ", "ʧ"), ("ɝ", "ɜɹ"), ("ɚ", "əɹ"), ("ɾ", "T"), ("ʔ", "t"),
+    ("ɐ", "ə"), ("ᵻ", "ɪ"), ("r", "ɹ"), ("g", "ɡ"), ("ː", ""), ("ˑ", ""),
+)  # fmt: skip
+
+
+def ipa_to_misaki(ipa: str) -> str:
+    for source, target in IPA_TO_MISAKI:
+        ipa = ipa.replace(source, target)
+    return ipa
 
 
 @dataclass(frozen=True)
@@ -65,18 +86,22 @@ class Lexicon:
         return text
 
 
+NOTATIONS = ("say", "ipa", "espeak", "misaki")
+
+
 def parse_lexicon(data: dict, source: str) -> Lexicon:
     entries = []
     for word, value in data.items():
         if isinstance(value, str):
             entries.append(Entry(word, say=value, case_sensitive=word != word.lower()))
         elif isinstance(value, dict):
-            unknown = set(value) - {"say", "ipa", "espeak", "case_sensitive"}
-            if unknown or not ({"say", "ipa", "espeak"} & set(value)):
-                raise ListenError(f"{source}: entry {word!r} needs say, ipa or espeak "
+            unknown = set(value) - {*NOTATIONS, "case_sensitive"}
+            if unknown or not (set(NOTATIONS) & set(value)):
+                raise ListenError(f"{source}: entry {word!r} needs say, ipa, espeak or misaki "
                                   f"(and nothing else but case_sensitive)")  # fmt: skip
             entries.append(Entry(
                 word, say=value.get("say"), ipa=value.get("ipa"), espeak=value.get("espeak"),
+                misaki=value.get("misaki"),
                 case_sensitive=bool(value.get("case_sensitive", word != word.lower())),
             ))  # fmt: skip
         else:

@@ -3,6 +3,7 @@
 | module    | engine                                                           |
 |-----------|------------------------------------------------------------------|
 | `piper`   | Piper neural voices (onnxruntime), e.g. `joe`                    |
+| `hibari`  | hibari neural voices (onnxruntime), e.g. `heart`                 |
 | `pyttsx3` | the system voice (espeak-ng on Linux, SAPI5, NSSpeechSynthesizer) |
 | `plugin`  | any `package.module:Class` a preset names                        |
 
@@ -12,12 +13,12 @@ A preset's `engine` picks the module; `load_engine` is the one way an engine is 
 from __future__ import annotations
 
 from listen.config import VoicePreset
-from listen.engines import piper, plugin
+from listen.engines import hibari, piper, plugin
 from listen.engines import pyttsx3 as system
 from listen.engines.base import Engine, to_int16
 
 #: The fast system voice is only worth worker processes for this many sentences or more.
-MIN_UNITS_FOR_POOL = {"piper": 2, "pyttsx3": 48}
+MIN_UNITS_FOR_POOL = {"piper": 2, "hibari": 24, "pyttsx3": 48}
 
 
 def load_engine(preset: VoicePreset, threads: int = 1) -> Engine:
@@ -25,6 +26,8 @@ def load_engine(preset: VoicePreset, threads: int = 1) -> Engine:
     "package.module:Class"` names a plugin."""
     if preset.engine == "piper":
         return piper.PiperEngine(preset, threads=threads)
+    if preset.engine == "hibari":
+        return hibari.HibariEngine(preset, threads=threads)
     if preset.engine == "pyttsx3":
         return system.Pyttsx3Engine(preset)
     return plugin.load_plugin(preset)
@@ -35,6 +38,8 @@ def phoneme_format(preset: VoicePreset) -> str | None:
     where it reads text only (the lexicon then gives respellings)."""
     if preset.engine == "piper":
         return piper.PHONEMES
+    if preset.engine == "hibari":
+        return hibari.PHONEMES
     if preset.engine == "pyttsx3":
         return system.phoneme_format()
     return None
@@ -45,6 +50,8 @@ def static_identity(preset: VoicePreset) -> dict[str, str | float] | None:
     digest), else None."""
     if preset.engine == "piper":
         return piper.piper_identity(preset)
+    if preset.engine == "hibari":
+        return hibari.hibari_identity(preset)
     return None
 
 
