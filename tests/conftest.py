@@ -12,6 +12,16 @@ import pytest
 from helpers import ARTIFACTS, Rendered, render_page
 
 
+#: Tests of a neural voice are slow by nature: `-m 'not slow'` leaves them out too.
+NEURAL_VOICES = ("piper", "hibari")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.get_closest_marker(name) for name in NEURAL_VOICES):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.mktemp("chunk-cache")

@@ -6,6 +6,9 @@ import pytest
 from helpers import Rendered, ebur128, ffprobe
 from mutagen.mp4 import MP4
 
+#: The episode takes ~15 s to make: AAC is encoded twice (loudness is measured and corrected).
+pytestmark = pytest.mark.slow
+
 
 def test_m4a_chapters_and_tags(espeak_m4a_episode: Rendered) -> None:
     episode = espeak_m4a_episode

@@ -24,7 +24,8 @@ SEED_URL = (
 )
 
 
-@pytest.fixture(params=["espeak_episode", "espeak_m4a_episode",
+@pytest.fixture(params=["espeak_episode",
+                        pytest.param("espeak_m4a_episode", marks=pytest.mark.slow),
                         pytest.param("joe_episode", marks=pytest.mark.piper)])  # fmt: skip
 def episode(request: pytest.FixtureRequest) -> Rendered:
     return request.getfixturevalue(request.param)

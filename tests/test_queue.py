@@ -32,6 +32,9 @@ from helpers import (
     write_articles,
 )
 
+#: Every test here starts Redis and real worker processes.
+pytestmark = pytest.mark.slow
+
 TESTS = Path(__file__).resolve().parent
 REDIS_SERVER = shutil.which("redis-server")
 if REDIS_SERVER is None and not os.environ.get("CI"):  # CI installs it: there it must run

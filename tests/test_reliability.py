@@ -50,6 +50,7 @@ def assert_consistent(out: Path) -> None:
     assert not list(out.rglob("*.tmp"))
 
 
+@pytest.mark.slow
 def test_killed_renders_never_leave_a_broken_episode(tmp_path: Path) -> None:
     out = tmp_path / "public"
     env = {**os.environ, "LISTEN_CACHE_DIR": str(tmp_path / "cache")}
@@ -72,6 +73,7 @@ def test_killed_renders_never_leave_a_broken_episode(tmp_path: Path) -> None:
     assert_consistent(out)
 
 
+@pytest.mark.slow
 def test_eight_renders_into_one_folder_at_once(tmp_path: Path) -> None:
     out = tmp_path / "public"
     env = {**os.environ, "LISTEN_CACHE_DIR": str(tmp_path / "cache")}

@@ -127,6 +127,7 @@ def test_takes_are_trimmed_to_the_speech_and_faded() -> None:
     assert abs(int(take.samples[0])) < 200 and abs(int(take.samples[-1])) < 200
 
 
+@pytest.mark.slow  # a cold render
 def test_rerender_after_no_change_synthesizes_nothing(tmp_path: Path) -> None:
     env = {"LISTEN_CACHE_DIR": str(tmp_path / "cache")}
     out = tmp_path / "public"
@@ -144,6 +145,7 @@ def test_rerender_after_no_change_synthesizes_nothing(tmp_path: Path) -> None:
     assert mp3.stat().st_mtime_ns == stamp  # nothing changed: the episode is not even rewritten
 
 
+@pytest.mark.slow  # a cold render
 def test_edited_paragraph_resynthesizes_only_its_sentences(tmp_path: Path) -> None:
     env = {"LISTEN_CACHE_DIR": str(tmp_path / "cache")}
     edited = tmp_path / "seed-article.html"
