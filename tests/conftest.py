@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from helpers import ARTIFACTS, Rendered, render_page
 
-
 #: Tests of a neural voice are slow by nature: `-m 'not slow'` leaves them out too.
 NEURAL_VOICES = ("piper", "hibari")
 
