@@ -52,8 +52,8 @@ def test_normalize_for_speech(written: str, spoken: str) -> None:
     assert normalize_for_speech(written) == spoken
 
 
-def test_other_languages_are_left_to_the_engine() -> None:
-    assert normalize_for_speech("Er zahlte 17 Euro.", "de") == "Er zahlte 17 Euro."
+def test_numbers_are_read_in_the_pages_language() -> None:
+    assert normalize_for_speech("Er zahlte 17 Euro.", "de") == "Er zahlte siebzehn Euro."
 
 
 def test_intro_outro_and_chapter_numbers() -> None:

@@ -256,6 +256,12 @@ def cmd_voices(args: argparse.Namespace) -> int:
     print(f"System voices (pyttsx3): {len(voices)}")
     for voice_id, name, languages in voices:
         print(f"  {voice_id:<24} {name:<28} {', '.join(languages)}")
+    if voices:
+        voice_id, _, languages = voices[0]
+        print(f"\nUse one as it is: --voice system:LANGUAGE (--voice system:"
+              f"{voice_id.rsplit('/', 1)[-1]}), or by its id or name. To make it a preset, save"
+              f" voices/NAME.toml:\n  engine = \"pyttsx3\"\n  voice = \"{voice_id}\"\n"
+              f"  language = \"{languages[0] if languages else ''}\"")
     return 0
 
 

@@ -97,6 +97,10 @@ class SpeechConfig:
     #: Spoken before the article and after it; {title}, {show}, {byline} are filled in.
     intro: str = ""
     outro: str = ""
+    #: A second voice preset for block quotations (and, with quote_voice_inline, for sentences
+    #: that are mostly a direct quotation), where it speaks the page's language.
+    quote_voice: str = ""
+    quote_voice_inline: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,8 @@ class SiteConfig:
     queue: QueueConfig = field(default_factory=QueueConfig)
     state: StateConfig = field(default_factory=StateConfig)
     voice_dirs: tuple[Path, ...] = ()
+    #: `[voices] by_language`: (language tag, preset name) pairs: the voice for pages in it.
+    voice_by_language: tuple[tuple[str, str], ...] = ()
     source: Path | None = None
 
 
@@ -221,7 +227,16 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
         value = queue_table.get(key, low)
         if not isinstance(value, int | float) or isinstance(value, bool) or value < low:
             raise ListenError(f"[queue] {key} must be a number of at least {low}")
-    voice_dirs = tuple((base_dir / d).resolve() for d in data.get("voices", {}).get("dirs", []))
+    voices_table = data.get("voices", {})
+    unknown = sorted(set(voices_table) - {"dirs", "by_language"})
+    if unknown:
+        raise ListenError(f"[voices]: unknown setting(s) {', '.join(unknown)}")
+    voice_dirs = tuple((base_dir / d).resolve() for d in voices_table.get("dirs", []))
+    by_language = voices_table.get("by_language", {})
+    if not isinstance(by_language, dict) or not all(
+        isinstance(v, str) and v for v in by_language.values()
+    ):
+        raise ListenError('[voices] by_language maps languages to voice names: { fr = "..." }')
     try:
         return SiteConfig(
             show=ShowConfig(**show_table),
@@ -233,6 +248,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
             queue=QueueConfig(**queue_table),
             state=StateConfig(**state_table),
             voice_dirs=voice_dirs,
+            voice_by_language=tuple((k.lower(), v) for k, v in by_language.items()),
             source=source,
         )
     except TypeError as exc:
@@ -310,8 +326,15 @@ def load_presets(config: SiteConfig) -> dict[str, VoicePreset]:
 
 
 def find_preset(name: str, config: SiteConfig) -> VoicePreset:
+    """A preset by name, else a system voice by any name `listen voices` lists (`system:fr`,
+    `gmw/de`, `German`)."""
     presets = load_presets(config)
-    if name not in presets:
-        known = ", ".join(sorted(presets)) or "none"
-        raise ListenError(f"unknown voice {name!r} (known: {known})")
-    return presets[name]
+    if name in presets:
+        return presets[name]
+    from listen.voices import system_preset  # (it lists the platform's voices)
+
+    if (preset := system_preset(name)) is not None:
+        return preset
+    known = ", ".join(sorted(presets)) or "none"
+    raise ListenError(f"unknown voice {name!r} (known: {known}, or system:LANGUAGE; "
+                      f"see listen voices)")  # fmt: skip

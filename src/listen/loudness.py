@@ -100,6 +100,12 @@ class TakeSummary:
     energy: np.ndarray
     peak: np.ndarray
 
+    def scaled(self, gain: float) -> TakeSummary:
+        """The summary of the take played at `gain` (linear)."""
+        if gain == 1.0:
+            return self
+        return TakeSummary(self.energy * np.float32(gain * gain), self.peak * np.float32(gain))
+
     def to_bytes(self) -> bytes:
         header = np.array([len(self.energy), len(self.peak)], dtype="<u4").tobytes()
         body = np.concatenate([self.energy, self.peak]).astype("<f4").tobytes()

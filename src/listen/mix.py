@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -50,6 +50,11 @@ PLAN_TOLERANCE_LU = 0.05
 #: difference on speech at 64 kbps.
 MP3_ALGORITHM_QUALITY = 7
 
+#: Two voices of one episode (a quotation voice) are kept this close in loudness, measured as
+#: heard, in at most this many rounds of correction.
+VOICE_MATCH_LU = 0.2
+VOICE_MATCH_ROUNDS = 5
+
 MIME_TYPES = {"mp3": "audio/mpeg", "m4a": "audio/mp4"}
 
 
@@ -59,6 +64,8 @@ class TimedSentence:
     start_ms: int
     end_ms: int
     chapter: int
+    #: The voice preset that reads it.
+    voice: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,9 +136,10 @@ def plan_timeline(
                 last = part == len(sentence.units) - 1
                 advance(length, _pause_ms(script, index, number, pauses) if last
                         else pauses.clause_ms)  # fmt: skip
-            sentences.append(
-                TimedSentence(sentence.text, _ms(first, sample_rate), _ms(end, sample_rate), index)
-            )
+            sentences.append(TimedSentence(
+                sentence.text, _ms(first, sample_rate), _ms(end, sample_rate), index,
+                sentence.voice,
+            ))  # fmt: skip
     ends = [*chapter_starts[1:], position]
     chapters = tuple(
         TimedChapter(c.title, _ms(start, sample_rate), _ms(end, sample_rate))
@@ -141,26 +149,77 @@ def plan_timeline(
                     position)  # fmt: skip
 
 
-def episode_summary(takes: Sequence[TakeRef], timeline: Timeline, cache: TakeCache) -> Summary:
+def episode_summary(takes: Sequence[TakeRef], timeline: Timeline, cache: TakeCache,
+                    take_gains: Sequence[float] | None = None) -> Summary:  # fmt: skip
+    """The episode's loudness summary, each take at its voice's gain (`take_gains`)."""
     rate = takes[0].sample_rate
     if any(t.sample_rate != rate for t in takes):
         raise ListenError("takes of one episode must share a sample rate")
-    parts = [(start, cache.read_summary(t)) for start, t in zip(timeline.starts, takes,
-                                                                  strict=True)]  # fmt: skip
+    take_gains = take_gains or [1.0] * len(takes)
+    placed = zip(timeline.starts, takes, take_gains, strict=True)
+    parts = [(start, cache.read_summary(take).scaled(gain)) for start, take, gain in placed]
     return Summary.assemble(rate, timeline.total_samples, parts)
+
+
+def _voice_labels(voices: Sequence[str], timeline: Timeline, group: int) -> np.ndarray:
+    """For each summary group, the index (in sorted voice order) of the voice whose take it
+    belongs to: from a take's start to the next take's (its ring-out and pause go with it)."""
+    names = sorted(set(voices))
+    labels = np.zeros(-(-timeline.total_samples // group), np.int8)
+    ends = [*timeline.starts[1:], timeline.total_samples]
+    for start, end, voice in zip(timeline.starts, ends, voices, strict=True):
+        labels[start // group : -(-end // group)] = names.index(voice)
+    return labels
+
+
+def match_voices(
+    script: Script, takes: Sequence[TakeRef], timeline: Timeline, cache: TakeCache,
+    target_lufs: float, ceiling: float,
+) -> tuple[list[float], Summary]:  # fmt: skip
+    """A gain per take that keeps every voice at the narrator's loudness, and the episode's
+    summary with those gains. Each voice is measured on its own stretches of the episode as
+    it will be heard (after the episode's gain and limiter, which hold back a peaky voice more
+    than a smooth one), and its gain corrected until all voices are within VOICE_MATCH_LU."""
+    voices = [voice for voice, _ in script.voiced_units]
+    take_gains = [1.0] * len(takes)
+    summary = episode_summary(takes, timeline, cache, take_gains)
+    names = sorted(set(voices))
+    if len(names) < 2:
+        return take_gains, summary
+    labels = _voice_labels(voices, timeline, summary.group)
+    voice_gain = dict.fromkeys(names, 1.0)
+    gains: np.ndarray | float = 1.0  # the first round matches the voices as synthesized
+    for _ in range(VOICE_MATCH_ROUNDS):
+        loudness = {
+            name: replace(summary, energy=np.where(labels == index, summary.energy, 0)
+                          ).loudness(gains)
+            for index, name in enumerate(names)
+        }  # fmt: skip
+        reference = loudness.get(script.voice, max(loudness.values()))
+        errors = {name: reference - value for name, value in loudness.items()
+                  if math.isfinite(value) and math.isfinite(reference)}  # fmt: skip
+        if all(abs(error) <= VOICE_MATCH_LU for error in errors.values()):
+            break
+        for name, error in errors.items():
+            voice_gain[name] *= 10 ** (error / 20)
+        take_gains = [voice_gain[voice] for voice in voices]
+        summary = episode_summary(takes, timeline, cache, take_gains)
+        gains = plan_gains(summary, target_lufs, ceiling)
+    return take_gains, summary
 
 
 def normalized_stream(
     takes: Sequence[TakeRef], timeline: Timeline, cache: TakeCache, gains: np.ndarray,
-    group: int,
+    group: int, take_gains: Sequence[float] | None = None,
 ) -> Iterator[bytes]:  # fmt: skip
-    """The episode as float32 bytes: each take through its stretch of the gain curve, the
-    pauses as silence. One take in memory at a time."""
+    """The episode as float32 bytes: each take at its voice's gain, through its stretch of the
+    gain curve, the pauses as silence. One take in memory at a time."""
     position = 0
-    for start, take in zip(timeline.starts, takes, strict=True):
+    take_gains = take_gains or [1.0] * len(takes)
+    for start, take, voice_gain in zip(timeline.starts, takes, take_gains, strict=True):
         if start > position:
             yield bytes(4 * (start - position))
-        samples = cache.read(take) / 32768.0
+        samples = cache.read(take) * (voice_gain / 32768.0)
         yield (samples * sample_gains(gains, group, start, len(samples))).astype("<f4").tobytes()
         position = start + len(samples)
     if timeline.total_samples > position:
@@ -299,13 +358,14 @@ def mix(
         raise ListenError("nothing to narrate")
     rate = takes[0].sample_rate
     timeline = plan_timeline(script, [t.samples for t in takes], rate, render.pauses)
-    summary = episode_summary(takes, timeline, cache)
     out = workdir / f"episode.{fmt}"
     target = render.loudness_lufs - ENCODER_LOUDNESS_SHIFT_LU[fmt]
     ceiling_db = render.true_peak_db - ENCODER_PEAK_OVERSHOOT_DB[fmt]
+    take_gains, summary = match_voices(script, takes, timeline, cache, target,
+                                       10 ** (ceiling_db / 20))  # fmt: skip
     for _ in range(ENCODE_ATTEMPTS):
         gains = plan_gains(summary, target, 10 ** (ceiling_db / 20))
-        stream = normalized_stream(takes, timeline, cache, gains, summary.group)
+        stream = normalized_stream(takes, timeline, cache, gains, summary.group, take_gains)
         pipe_to_ffmpeg(stream, rate, out, encoder_args(fmt, render))
         # AAC's overshoot between samples is larger than MP3's: measure its true peak.
         true_peak = fmt == "m4a"

@@ -25,7 +25,7 @@ import numpy as np
 
 from listen import __version__
 from listen.atomic import write_bytes
-from listen.cache import TakeCache, TakeRef, parse_size, take_key
+from listen.cache import TakeCache, TakeRef, parse_size
 from listen.config import AUDIO_FORMATS, ExtractRules, SiteConfig, VoicePreset, find_preset
 from listen.engines import phoneme_format
 from listen.errors import ListenError
@@ -37,8 +37,9 @@ from listen.mix import MixedAudio, mix
 from listen.publish import Manifest, slug_for
 from listen.script import Script, Voicing, bound_length, build_script, split_sentences
 from listen.storage import Destination, EpisodeRecord, open_destination
-from listen.synthesize import synthesize_all, voice_identity
+from listen.synthesize import synthesize_all, synthesize_voiced, unit_key, voice_rate
 from listen.tag import Artwork, EpisodeTags, load_artwork, tag
+from listen.voices import choose_voice, quote_voice_for
 
 #: A page: an HTML file, or an http(s) URL to fetch.
 Page = Path | str
@@ -96,17 +97,26 @@ def voicing_for(language: str, config: SiteConfig, preset: VoicePreset, page: Pa
     if page is not None and not is_url(str(page)):
         lexicon = lexicon.merged(article_lexicon(Path(page)))
     return Voicing(language=language, normalize=config.speech.normalize, lexicon=lexicon,
-                   phonemes=phoneme_format(preset))  # fmt: skip
+                   phonemes=phoneme_format(preset), voice=preset.name)  # fmt: skip
 
 
 def script_page(page: Page, config: SiteConfig | None = None, voice: str | None = None
                 ) -> Script:  # fmt: skip
-    """What will be narrated for a page, for `voice` (default: the config's)."""
-    config = config or SiteConfig()
-    preset = find_preset(voice or config.render.voice, config)
+    """What will be narrated for a page, and by whom: `voice` if given, else the voice for the
+    page's language (`listen.voices.choose_voice`), and the quotation voice if the site has
+    one."""
+    return _script_and_voices(page, config or SiteConfig(), voice)[0]
+
+
+def _script_and_voices(page: Page, config: SiteConfig, voice: str | None
+                       ) -> tuple[Script, dict[str, VoicePreset]]:  # fmt: skip
     article = extract_page(page, config)
-    voicing = voicing_for(article.language, config, preset, page)
-    return build_script(article, config.speech, voicing, config.show.title)
+    narrator = choose_voice(article.language, config, voice)
+    quote = quote_voice_for(article.language, config, narrator)
+    voicing = voicing_for(article.language, config, narrator, page)
+    quote_voicing = voicing_for(article.language, config, quote, page) if quote else None
+    script = build_script(article, config.speech, voicing, config.show.title, quote_voicing)
+    return script, {preset.name: preset for preset in (narrator, quote) if preset}
 
 
 def _episode_tags(
@@ -177,27 +187,33 @@ def render(
     fmt = fmt or config.render.format
     if fmt not in AUDIO_FORMATS:
         raise ListenError(f"unknown format {fmt!r} (use {' or '.join(AUDIO_FORMATS)})")
-    preset: VoicePreset = find_preset(voice or config.render.voice, config)
+    if voice:
+        find_preset(voice, config)  # an unknown voice fails before any page is read
     destination = open_destination(out, config.state.dir)
     destination.check()
     artwork = load_artwork(config.show.artwork) if config.show.artwork else None
     if feed:
         check_category(config.show)
     cache = cache if cache is not None else TakeCache(config.cache.dir)
-    identity = voice_identity(preset)
 
-    work = [_Job(source=page, script=script_page(page, config, preset.name), slug="")
-            for page in pages]  # fmt: skip
+    work: list[_Job] = []
+    presets: dict[str, VoicePreset] = {}
+    for page in pages:
+        script, voices = _script_and_voices(page, config, voice)
+        presets.update(voices)
+        work.append(_Job(source=page, script=script, slug=""))
     for job in work:
         job.slug = slug_for(job.script.article.url, str(job.source))
     _unique_slugs(work)
 
-    # One batch for all pages, so they share the worker pool.
-    keys_of = [[take_key(identity, unit) for unit in job.script.units] for job in work]
+    # One batch for all pages, so they share the worker pools (one per voice). An episode is
+    # made at its narrator's sample rate; a quotation voice's takes are resampled to it.
+    units_of = [[(presets[name], voice_rate(presets[job.script.voice]), unit)
+                 for name, unit in job.script.voiced_units] for job in work]  # fmt: skip
+    keys_of = [[unit_key(unit) for unit in units] for units in units_of]
     refs = iter(
-        synthesize_all(
-            [unit for job in work for unit in job.script.units],
-            preset,
+        synthesize_voiced(
+            [unit for units in units_of for unit in units],
             cache,
             jobs=jobs,
             on_take=_tracker(work, keys_of, progress),
@@ -209,7 +225,7 @@ def render(
             workdir = Path(tmp) / str(index)
             workdir.mkdir()
             takes = [next(refs) for _ in job.script.units]
-            job.render_key = render_key(job, takes, config, preset, fmt, artwork)
+            job.render_key = render_key(job, takes, config, fmt, artwork)
             job.unchanged = unchanged_episode(destination, job, fmt)
             if job.unchanged is not None:
                 continue
@@ -220,9 +236,9 @@ def render(
                 _episode_tags(job.script, config, job.audio.timeline.chapters, artwork),
             )
         destination.sweep()
-        results = [_publish(job, destination, config, preset, fmt) for job in work]
+        results = [_publish(job, destination, config, fmt) for job in work]
     for job in work:
-        destination.remember(_record(job, config, preset, fmt))
+        destination.remember(_record(job, config, fmt))
     destination.publish_shared(config.show)
     if prune_cache:
         cache.prune(parse_size(config.cache.max_size))
@@ -231,14 +247,15 @@ def render(
     return results
 
 
-def render_key(job: _Job, takes: Sequence[TakeRef], config: SiteConfig, preset: VoicePreset,
-               fmt: str, artwork: Artwork | None) -> str:  # fmt: skip
+def render_key(job: _Job, takes: Sequence[TakeRef], config: SiteConfig, fmt: str,
+               artwork: Artwork | None) -> str:  # fmt: skip
     """A digest of everything an episode's published files are made from (where the page was
     read from is not: it is never published)."""
     article = job.script.article
     blob = json.dumps({
         "listen": __version__, "manifest": MANIFEST_REVISION, "format": fmt,
-        "voice": preset.name, "slug": job.slug,
+        "voice": job.script.voice, "slug": job.slug,
+        "voices": [s.voice for s in job.script.sentences],
         "takes": [t.key for t in takes], "render": asdict(config.render),
         "article": [article.title, article.byline, article.published, article.url,
                     article.language, article.summary],
@@ -258,9 +275,7 @@ def unchanged_episode(destination: Destination, job: _Job, fmt: str) -> Manifest
     return published
 
 
-def _publish(
-    job: _Job, destination: Destination, config: SiteConfig, preset: VoicePreset, fmt: str
-) -> RenderResult:
+def _publish(job: _Job, destination: Destination, config: SiteConfig, fmt: str) -> RenderResult:
     if job.unchanged is not None:
         destination.publish_page(job.unchanged, config.show)
         manifest_at, audio_at = destination.locations(job.unchanged)
@@ -282,7 +297,7 @@ def _publish(
         url=article.url,
         published=article.published,
         language=article.language,
-        voice=preset.name,
+        voice=job.script.voice,
         duration_ms=timeline.duration_ms,
         audio=f"{job.slug}.{fmt}",
         chapters=timeline.chapters,
@@ -304,12 +319,12 @@ def _publish(
     )
 
 
-def _record(job: _Job, config: SiteConfig, preset: VoicePreset, fmt: str) -> EpisodeRecord:
+def _record(job: _Job, config: SiteConfig, fmt: str) -> EpisodeRecord:
     source = job.source if isinstance(job.source, str) and is_url(job.source) else (
         str(Path(job.source).resolve()))  # fmt: skip
     return EpisodeRecord(slug=job.slug, source=source,
                          config=str(config.source.resolve()) if config.source else None,
-                         voice=preset.name, format=fmt)  # fmt: skip
+                         voice=job.script.voice, format=fmt)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -329,7 +344,7 @@ def say(text: str, out: Path, config: SiteConfig, voice: str | None = None,
         raise ListenError(f"folder not found: {out.parent}")
     preset = find_preset(voice or config.render.voice, config)
     voicing = voicing_for(config.show.language, config, preset)
-    sentences = [voicing.speak(s) for s in split_sentences(text.strip())]
+    sentences = [voicing.speak(s) for s in split_sentences(text.strip(), voicing.language)]
     units = [u for s in sentences if s for u in bound_length(s)]
     if not units:
         raise ListenError("nothing to say")

@@ -2,7 +2,7 @@
 
 DIR/episodes/<slug>.<mp3|m4a>      the tagged audio
 DIR/episodes/<slug>.chapters.json  Podcasting 2.0 JSON chapters (version 1.2.0)
-DIR/episodes/<slug>.vtt            WebVTT transcript, one cue per sentence
+DIR/episodes/<slug>.vtt            WebVTT transcript, one cue per sentence, its voice in <v>
 DIR/episodes/<slug>.json           the manifest, written last: an episode exists once it does
 """
 
@@ -102,7 +102,8 @@ class Manifest:
                 for c in self.chapters
             ],
             "sentences": [
-                {"text": s.text, "start_ms": s.start_ms, "end_ms": s.end_ms, "chapter": s.chapter}
+                {"text": s.text, "start_ms": s.start_ms, "end_ms": s.end_ms, "chapter": s.chapter,
+                 "voice": s.voice}
                 for s in self.sentences
             ],
         }
@@ -120,7 +121,8 @@ class Manifest:
             chapters=tuple(TimedChapter(c["title"], int(c["start_ms"]), int(c["end_ms"]))
                            for c in data["chapters"]),
             sentences=tuple(TimedSentence(s["text"], int(s["start_ms"]), int(s["end_ms"]),
-                                          int(s["chapter"])) for s in data["sentences"]),
+                                          int(s["chapter"]), str(s.get("voice", "")))
+                            for s in data["sentences"]),
         )  # fmt: skip
 
 
@@ -155,12 +157,15 @@ def vtt_escape(text: str) -> str:
 
 
 def webvtt(sentences: tuple[TimedSentence, ...]) -> str:
+    """One cue per sentence, its speaker marked with a voice span (`<v heart>`), which is how
+    Apple Podcasts and browsers show who speaks."""
     cues = ["WEBVTT", ""]
     for number, sentence in enumerate(sentences, start=1):
+        speaker = f"<v {vtt_escape(sentence.voice)}>" if sentence.voice else ""
         cues += [
             str(number),
             f"{vtt_time(sentence.start_ms)} --> {vtt_time(sentence.end_ms)}",
-            vtt_escape(sentence.text),
+            speaker + vtt_escape(sentence.text),
             "",
         ]
     return "\n".join(cues)

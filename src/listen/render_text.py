@@ -5,6 +5,11 @@ from __future__ import annotations
 from listen.script import Script
 
 
+def quote_voices(script: Script) -> list[str]:
+    """The voices other than the narrator's that read some sentences (the quotation voice)."""
+    return sorted({s.voice for s in script.sentences if s.voice and s.voice != script.voice})
+
+
 def script_as_json(script: Script) -> dict:
     article = script.article
     return {
@@ -13,6 +18,8 @@ def script_as_json(script: Script) -> dict:
         "published": article.published,
         "language": article.language,
         "url": article.url,
+        "voice": script.voice,
+        "quote_voice": next(iter(quote_voices(script)), None),
         "chapters": [
             {
                 "title": chapter.title,
@@ -32,6 +39,8 @@ def script_as_text(script: Script) -> str:
         ("Published", article.published),
         ("Language", article.language),
         ("URL", article.url),
+        ("Voice", script.voice),
+        ("Quotations", ", ".join(quote_voices(script))),
     ):
         if value:
             lines.append(f"{label}: {value}")
@@ -51,6 +60,8 @@ def script_as_markdown(script: Script, snippet: str | None = None) -> str:
             ("Published", article.published),
             ("Language", article.language),
             ("URL", article.url),
+            ("Voice", script.voice),
+            ("Quotations", ", ".join(quote_voices(script))),
         )
         if value
     ]

@@ -1,5 +1,6 @@
 """Stage 2, script: `Article` -> `Script`, the narration: chapters of sentences, each with the
-text as written (for the transcript) and the text the engine is given (normalized for speech)."""
+text as written (for the transcript), the text the engine is given (normalized for speech, in
+the page's language) and the voice that reads it (the narrator's, or the quotation voice's)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import re
 from dataclasses import dataclass, field
 
 from listen.config import SpeechConfig
-from listen.extract import Article, Block
+from listen.extract import Article, Block, Section
 from listen.lexicon import Lexicon
-from listen.normalize import normalize_for_speech
+from listen.normalize import Language, language_for, normalize_for_speech
 
 #: A synthesis unit is never longer than this: a neural voice needs about 20 MB of memory per
 #: second of audio it makes at once, so longer sentences are spoken in parts, split at clause
@@ -25,6 +26,8 @@ class Sentence:
     ends_paragraph: bool = False
     #: What the engine is given, in order: `spoken`, in parts of at most MAX_UNIT_CHARS.
     units: tuple[str, ...] = ()
+    #: The voice preset that reads it.
+    voice: str = ""
 
     def __post_init__(self) -> None:
         if not self.units:
@@ -42,6 +45,8 @@ class Chapter:
 class Script:
     article: Article
     chapters: tuple[Chapter, ...]
+    #: The narrator's voice preset (a quotation voice may read some sentences).
+    voice: str = ""
 
     @property
     def sentences(self) -> list[Sentence]:
@@ -52,28 +57,25 @@ class Script:
         """Every synthesis unit of the episode, in order."""
         return [u for s in self.sentences for u in s.units]
 
+    @property
+    def voiced_units(self) -> list[tuple[str, str]]:
+        """(voice, unit) for every synthesis unit of the episode, in order."""
+        return [(s.voice, u) for s in self.sentences for u in s.units]
+
 
 # --- sentence splitting ----------------------------------------------------------------------
 
-ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "ft", "gen", "col", "lt", "sgt",
-    "capt", "cmdr", "adm", "gov", "sen", "rep", "rev", "hon", "pres", "supt", "insp", "det",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
-    "no", "nos", "vs", "etc", "e.g", "i.e", "cf", "al", "approx", "dept", "est", "fig", "inc",
-    "ltd", "co", "corp", "vol", "ed", "eds", "p", "pp", "ch", "op", "u.s", "u.k", "u.n", "e.u",
-    "a.m", "p.m", "ave", "blvd", "rd", "mln", "bn", "govt", "intl",
-}  # fmt: skip
-# An abbreviation that often ends a sentence too: only a break if a capital follows AND the
-# word before is not a title-like token. Kept small on purpose.
-SENTENCE_FINAL_ABBREVIATIONS = {"etc", "inc", "ltd", "co", "corp", "a.m", "p.m", "u.s", "u.k"}
-
-_CANDIDATE = re.compile(r"([.!?…]+)([\"'”’)\]]*)(\s+)(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])")
+#: A sentence may end at a run of . ! ? … and any closing quotes or brackets (French puts a space
+#: before its »), before whitespace and a capital, a digit, or an opening quote or bracket.
+_CANDIDATE = re.compile(
+    r"([.!?…]+)((?:\s?[\"'”’“»)\]])*)(\s+)(?=[\"'“‘„«(\[]?\s?[A-Z0-9À-ÖØ-Þ])"
+)
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split at sentence ends, not at abbreviations ("Dr. Smith"), initials ("J. R. Tolkien")
-    or decimals ("17.6")."""
+def split_sentences(text: str, language: str = "en") -> list[str]:
+    """Split at sentence ends, not at the language's abbreviations ("Dr. Smith", "z. B. Die"),
+    initials ("J. R. Tolkien"), decimals ("17.6") or, in German, ordinals ("am 3. Oktober")."""
+    rules = language_for(language)
     sentences: list[str] = []
     start = 0
     for match in _CANDIDATE.finditer(text):
@@ -82,12 +84,16 @@ def split_sentences(text: str) -> list[str]:
         word = re.search(r"([\w.]+)$", before)
         token = word.group(1).lower() if word else ""
         if match.group(1) == ".":
-            if token.rstrip(".") in ABBREVIATIONS and not _ends_sentence_anyway(token, text, end):
+            if token.rstrip(".") in rules.abbreviations and not _ends_sentence_anyway(
+                token, text, end, rules
+            ):
                 continue
-            if re.fullmatch(r"[a-z]", token):  # an initial: "J. Smith"
+            if re.fullmatch(r"[^\W\d_]", token):  # an initial: "J. Smith"
                 continue
             is_acronym = re.fullmatch(r"(?:[a-z]\.)+[a-z]", token)  # "U.S." style
-            if is_acronym and token.rstrip(".") not in SENTENCE_FINAL_ABBREVIATIONS:
+            if is_acronym and token.rstrip(".") not in rules.sentence_final_abbreviations:
+                continue
+            if rules.ordinal_dot and re.fullmatch(r"\d{1,3}", token) and match.group(2) == "":
                 continue
         sentence = text[start:end].strip()
         if sentence:
@@ -99,12 +105,12 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
-def _ends_sentence_anyway(token: str, text: str, end: int) -> bool:
-    if token.rstrip(".") not in SENTENCE_FINAL_ABBREVIATIONS:
+def _ends_sentence_anyway(token: str, text: str, end: int, rules: Language) -> bool:
+    if token.rstrip(".") not in rules.sentence_final_abbreviations:
         return False
-    following = text[end:].lstrip()
     # "... Inc. The company" ends; "... Inc. shares" would not have matched (lowercase).
-    return bool(re.match(r"(?:The|A|An|It|He|She|They|We|I|This|That|But|And)\b", following))
+    following = re.match(r"[\"'“‘„«(\[]?\s?(\w+)", text[end:].lstrip())
+    return bool(following and following.group(1) in rules.sentence_openers)
 
 
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:—–])\s+")
@@ -155,6 +161,8 @@ class Voicing:
     lexicon: Lexicon = field(default_factory=Lexicon)
     #: The phoneme notation the voice reads ("ipa", "espeak"), or None for respellings only.
     phonemes: str | None = None
+    #: The voice preset this voicing is for.
+    voice: str = ""
 
     def speak(self, text: str) -> str:
         text = self.lexicon.apply(text, self.phonemes)
@@ -163,21 +171,65 @@ class Voicing:
         return re.sub(r"\s+", " ", text).strip()
 
 
-def _sentences(paragraphs: list[str], voicing: Voicing) -> tuple[Sentence, ...]:
+#: Quotation marks: "..." (straight, toggling), “...”, «...», „...“ and their closing forms.
+_QUOTE_OPEN, _QUOTE_CLOSE = "“«„", "”»"
+
+
+def quoted_share(sentence: str) -> float:
+    """The share of a sentence's letters inside quotation marks. A sentence that starts inside
+    a quotation (its first mark closes one: the second sentence of a multi-sentence quote)
+    counts from its start; one whose quotation runs on past its end counts to its end."""
+    inside = False
+    quoted = letters = 0
+    seen_mark = opened_by = ""
+    for index, char in enumerate(sentence):
+        # A straight quote closes after a word or punctuation and before a space or the end.
+        closes = char == '"' and index > 0 and not sentence[index - 1].isspace() and (
+            index + 1 == len(sentence) or not sentence[index + 1].isalnum())
+        german_close = char == "“" and opened_by == "„" and inside  # „so“
+        if (char == '"' and not closes) or (char in _QUOTE_OPEN and not german_close):
+            inside, opened_by = True, char
+        elif char in _QUOTE_CLOSE or char in "“\"":
+            if not seen_mark and not inside:
+                quoted = letters  # it began inside a quotation
+            inside = False
+        else:
+            if char.isalpha():
+                letters += 1
+                quoted += inside
+            continue
+        seen_mark = seen_mark or char
+    return quoted / letters if letters else 0.0
+
+
+#: A sentence is "mostly a direct quotation" when at least this share of its letters is quoted.
+INLINE_QUOTE_SHARE = 0.6
+
+#: A paragraph to be read, and how (whose voice); `quote` marks a block quotation.
+Paragraph = tuple[str, bool]
+
+
+def _sentences(paragraphs: list[Paragraph], narrator: Voicing, quote: Voicing | None,
+               inline_quotes: bool) -> tuple[Sentence, ...]:  # fmt: skip
     out: list[Sentence] = []
-    for paragraph in paragraphs:
-        sentences = split_sentences(paragraph)
+    for paragraph, is_quote in paragraphs:
+        sentences = split_sentences(paragraph, narrator.language)
         for i, sentence in enumerate(sentences):
+            voicing = narrator
+            if quote and (is_quote or (inline_quotes
+                                       and quoted_share(sentence) >= INLINE_QUOTE_SHARE)):
+                voicing = quote  # fmt: skip
             spoken = voicing.speak(sentence)
             if spoken.strip():
-                out.append(Sentence(text=sentence, spoken=spoken,
+                out.append(Sentence(text=sentence, spoken=spoken, voice=voicing.voice,
                                     ends_paragraph=i == len(sentences) - 1))  # fmt: skip
     return tuple(out)
 
 
-def _chapter(title: str, paragraphs: list[str], voicing: Voicing) -> Chapter:
-    return Chapter(title=title, paragraphs=tuple(paragraphs),
-                   sentences=_sentences(paragraphs, voicing))  # fmt: skip
+def _chapter(title: str, paragraphs: list[Paragraph], narrator: Voicing, quote: Voicing | None,
+             inline_quotes: bool) -> Chapter:  # fmt: skip
+    return Chapter(title=title, paragraphs=tuple(text for text, _ in paragraphs),
+                   sentences=_sentences(paragraphs, narrator, quote, inline_quotes))  # fmt: skip
 
 
 def announce_title(title: str) -> str:
@@ -189,25 +241,35 @@ def build_script(
     speech: SpeechConfig | None = None,
     voicing: Voicing | None = None,
     show_title: str = "",
+    quote_voicing: Voicing | None = None,
 ) -> Script:
     """One chapter for the lead (the title announced, then any text before the first heading),
     then one per section, titled with its heading; the optional intro opens the first chapter
-    and the outro closes the last."""
+    and the outro closes the last. With `quote_voicing`, block quotations (and, with
+    `speech.quote_voice_inline`, sentences that are mostly a direct quotation) are read in that
+    voice."""
     speech = speech or SpeechConfig()
     voicing = voicing or Voicing(language=article.language)
+    chapter_word = language_for(voicing.language).chapter_word
     fields = {"title": article.title, "show": show_title, "byline": article.byline or ""}
+
+    def blocks(section: Section) -> list[Paragraph]:
+        return [(_as_spoken_paragraph(b), b.kind == "quote") for b in section.blocks]
+
     lead, rest = article.sections[0], article.sections[1:]
-    paragraphs = [[announce_title(article.title), *map(_as_spoken_paragraph, lead.blocks)]]
+    paragraphs = [[(announce_title(article.title), False), *blocks(lead)]]
     titles = [article.title]
     for number, section in enumerate(rest, start=2):
         heading = section.heading or ""
-        announced = [f"Chapter {number}."] if speech.chapter_numbers else []
-        paragraphs.append([*announced, announce_title(heading),
-                           *map(_as_spoken_paragraph, section.blocks)])  # fmt: skip
+        announced = ([(f"{chapter_word} {number}.", False)]
+                     if speech.chapter_numbers and chapter_word else [])  # fmt: skip
+        paragraphs.append([*announced, (announce_title(heading), False), *blocks(section)])
         titles.append(heading)
     if speech.intro:
-        paragraphs[0].insert(0, speech.intro.format(**fields))
+        paragraphs[0].insert(0, (speech.intro.format(**fields), False))
     if speech.outro:
-        paragraphs[-1].append(speech.outro.format(**fields))
-    chapters = (_chapter(t, p, voicing) for t, p in zip(titles, paragraphs, strict=True))
-    return Script(article=article, chapters=tuple(c for c in chapters if c.sentences))
+        paragraphs[-1].append((speech.outro.format(**fields), False))
+    chapters = (_chapter(t, p, voicing, quote_voicing, speech.quote_voice_inline)
+                for t, p in zip(titles, paragraphs, strict=True))  # fmt: skip
+    return Script(article=article, chapters=tuple(c for c in chapters if c.sentences),
+                  voice=voicing.voice)  # fmt: skip

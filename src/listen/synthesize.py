@@ -10,6 +10,7 @@ faded, summarized for loudness) and runs them in a pool of worker processes.
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -23,7 +24,7 @@ from pydub import AudioSegment
 
 from listen.cache import TakeCache, TakeRef, take_key
 from listen.config import VoicePreset
-from listen.engines import MIN_UNITS_FOR_POOL, Engine, load_engine, static_identity
+from listen.engines import MIN_UNITS_FOR_POOL, Engine, load_engine, static_identity, static_rate
 from listen.errors import ListenError
 from listen.loudness import summarize_take
 
@@ -78,23 +79,57 @@ def fade_ends(samples: np.ndarray, rate: int) -> np.ndarray:
     return np.frombuffer(faded.raw_data, dtype=np.int16).copy()
 
 
-def _synthesize_into(engine: Engine, cache: TakeCache, key: str, text: str) -> TakeRef:
+def _smooth_length(n: int) -> int:
+    """The smallest 2^a 3^b 5^c >= n: a length numpy's FFT handles fast."""
+    best = 1 << max(n - 1, 0).bit_length()
+    power3 = 1
+    while power3 < best:
+        power5 = power3
+        while power5 < best:
+            candidate = power5 * (1 << max(math.ceil(n / power5) - 1, 0).bit_length())
+            best = min(best, candidate)
+            power5 *= 5
+        power3 *= 3
+    return best
+
+
+def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """A take at another sample rate: band-limited (its spectrum cut or zero-padded), exactly
+    round(n * to / from) samples long. Takes are faded to silence at both ends, so treating
+    one as a period of a periodic signal (what the FFT does) adds nothing at its edges."""
+    if from_rate == to_rate or samples.size == 0:
+        return samples
+    step = from_rate // math.gcd(from_rate, to_rate)
+    padded = step * _smooth_length(-(-len(samples) // step))  # zeros after it stay zeros
+    out = padded * to_rate // from_rate
+    spectrum = np.fft.rfft(samples.astype(np.float64), padded)
+    kept = min(len(spectrum), out // 2 + 1)
+    audio = np.fft.irfft(spectrum[:kept], out) * (out / padded)
+    length = round(len(samples) * to_rate / from_rate)
+    return np.clip(np.round(audio[:length]), -32768, 32767).astype(np.int16)
+
+
+def _synthesize_into(engine: Engine, cache: TakeCache, key: str, text: str,
+                     sample_rate: int | None = None) -> TakeRef:  # fmt: skip
     take = make_take(engine, text)
-    summary = summarize_take(take.samples, take.sample_rate)
-    return cache.store(key, take.samples, take.sample_rate, summary)
+    samples, rate = take.samples, take.sample_rate
+    if sample_rate and sample_rate != rate:  # a second voice joins the narrator's rate
+        samples, rate = resample(samples, rate, sample_rate), sample_rate
+    summary = summarize_take(samples, rate)
+    return cache.store(key, samples, rate, summary)
 
 
 # A worker process keeps its engine for its whole life: loading a model is the expensive part.
-_WORKER: tuple[Engine, TakeCache] | None = None
+_WORKER: tuple[Engine, TakeCache, int | None] | None = None
 # Why the engine did not load: reported by the first task, as a clean ListenError (an
 # initializer that raises only makes the pool print a traceback and break).
 _WORKER_ERROR = "the synthesis worker did not start"
 
 
-def _worker_init(preset: VoicePreset, cache_dir: Path) -> None:
+def _worker_init(preset: VoicePreset, cache_dir: Path, sample_rate: int | None = None) -> None:
     global _WORKER, _WORKER_ERROR
     try:
-        _WORKER = (load_engine(preset, threads=1), TakeCache(cache_dir))
+        _WORKER = (load_engine(preset, threads=1), TakeCache(cache_dir), sample_rate)
     except ListenError as exc:
         _WORKER_ERROR = str(exc)
     except Exception as exc:  # a broken engine plugin can fail any way
@@ -104,9 +139,9 @@ def _worker_init(preset: VoicePreset, cache_dir: Path) -> None:
 def _worker_take(job: tuple[str, str]) -> TakeRef:
     if _WORKER is None:
         raise ListenError(_WORKER_ERROR)
-    engine, cache = _WORKER
+    engine, cache, sample_rate = _WORKER
     key, text = job
-    return _synthesize_into(engine, cache, key, text)
+    return _synthesize_into(engine, cache, key, text, sample_rate)
 
 
 def default_jobs() -> int:
@@ -121,6 +156,20 @@ def voice_identity(preset: VoicePreset) -> dict[str, str | float]:
     return static_identity(preset) or _local_engine(preset, 1).identity()
 
 
+@functools.lru_cache(maxsize=16)
+def voice_rate(preset: VoicePreset) -> int:
+    """The sample rate the voice speaks at."""
+    return static_rate(preset) or _local_engine(preset, 1).sample_rate
+
+
+def take_identity(preset: VoicePreset, sample_rate: int | None = None) -> dict[str, str | float]:
+    """The voice's part of a take's cache key, when its takes are made at `sample_rate`."""
+    identity = voice_identity(preset)
+    if sample_rate is None or sample_rate == voice_rate(preset):
+        return identity
+    return {**identity, "resampled_to": sample_rate}
+
+
 @functools.lru_cache(maxsize=4)
 def _local_engine(preset: VoicePreset, threads: int) -> Engine:
     """An engine in this process, kept for the next render (a CMS calls render repeatedly)."""
@@ -133,14 +182,18 @@ def synthesize_all(
     cache: TakeCache,
     jobs: int | None = None,
     on_take: Callable[[str, bool], None] | None = None,
+    sample_rate: int | None = None,
 ) -> list[TakeRef]:
     """A cached take for every text, in order. Takes already in the cache are reused; the rest
     are synthesized once each (repeated texts share a take) by a pool of worker processes,
     each with its own engine, or in this process for a few sentences of the fast system voice.
-    Samples go straight to the cache; only references come back, so memory stays flat.
+    Samples go straight to the cache; only references come back, so memory stays flat. Takes
+    are made at `sample_rate` (default: the voice's own), resampled if the voice's differs.
 
     `on_take(key, from_cache)` is called once per distinct take as it becomes available."""
-    identity = voice_identity(preset)
+    if sample_rate == voice_rate(preset):
+        sample_rate = None
+    identity = take_identity(preset, sample_rate)
     keys = [take_key(identity, text) for text in texts]
     found: dict[str, TakeRef] = {}
     for key in dict.fromkeys(keys):
@@ -156,8 +209,9 @@ def synthesize_all(
     if jobs > 1 and len(todo) >= MIN_UNITS_FOR_POOL.get(preset.engine, 2):
         ctx = get_context("spawn")  # onnxruntime is not fork-safe
         workers = min(jobs, len(todo))
+        setup = (preset, cache.directory, sample_rate)
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(preset, cache.directory)) as pool:  # fmt: skip
+                                 initargs=setup) as pool:  # fmt: skip
             try:
                 for ref in pool.map(_worker_take, todo):
                     found[ref.key] = ref
@@ -168,7 +222,36 @@ def synthesize_all(
     elif todo:  # (a warm render loads no engine at all)
         engine = _local_engine(preset, jobs)
         for key, text in todo:
-            found[key] = _synthesize_into(engine, cache, key, text)
+            found[key] = _synthesize_into(engine, cache, key, text, sample_rate)
             if on_take:
                 on_take(key, False)
     return [found[key] for key in keys]
+
+
+#: A synthesis unit of a multi-voice batch: the voice, the sample rate to make it at, the text.
+VoicedUnit = tuple[VoicePreset, int, str]
+
+
+def unit_key(unit: VoicedUnit) -> str:
+    preset, sample_rate, text = unit
+    return take_key(take_identity(preset, sample_rate), text)
+
+
+def synthesize_voiced(
+    units: Sequence[VoicedUnit],
+    cache: TakeCache,
+    jobs: int | None = None,
+    on_take: Callable[[str, bool], None] | None = None,
+) -> list[TakeRef]:
+    """`synthesize_all` for units of several voices (several pages, a quotation voice), one
+    batch per voice and rate; the takes come back in the units' order."""
+    groups: dict[tuple[VoicePreset, int], list[int]] = {}
+    for index, (preset, sample_rate, _) in enumerate(units):
+        groups.setdefault((preset, sample_rate), []).append(index)
+    refs: dict[int, TakeRef] = {}
+    for (preset, sample_rate), indexes in groups.items():
+        texts = [units[i][2] for i in indexes]
+        made = synthesize_all(texts, preset, cache, jobs=jobs, on_take=on_take,
+                              sample_rate=sample_rate)  # fmt: skip
+        refs.update(zip(indexes, made, strict=True))
+    return [refs[index] for index in range(len(units))]

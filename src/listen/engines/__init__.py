@@ -55,5 +55,14 @@ def static_identity(preset: VoicePreset) -> dict[str, str | float] | None:
     return None
 
 
+def static_rate(preset: VoicePreset) -> int | None:
+    """The voice's sample rate when it is known without loading the engine, else None."""
+    if preset.engine == "piper":
+        return piper.piper_sample_rate(preset)
+    if preset.engine == "hibari":
+        return hibari.SAMPLE_RATE
+    return None
+
+
 __all__ = ["MIN_UNITS_FOR_POOL", "Engine", "load_engine", "phoneme_format", "static_identity",
-           "to_int16"]  # fmt: skip
+           "static_rate", "to_int16"]  # fmt: skip

@@ -55,6 +55,15 @@ def piper_identity(preset: VoicePreset, model: Path | None = None) -> dict[str, 
     }
 
 
+def piper_sample_rate(preset: VoicePreset) -> int | None:
+    """The model's sample rate, from its config file (without loading the model)."""
+    try:
+        config = json.loads(Path(f"{resolve_piper_model(preset)}.json").read_text("utf-8"))
+        return int(config["audio"]["sample_rate"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # the engine will say what is wrong when it loads
+
+
 class PiperEngine:
     """Piper (onnxruntime). Synthesizes exactly the unit it is given: Piper's own sentence
     splitting is bypassed (it breaks at "Dr." and "Jan."), and its per-sentence volume

@@ -8,6 +8,7 @@ import functools
 import sys
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +129,38 @@ def _espeak_version() -> str:
 
     info = _espeak.Info(None)
     return info.decode() if info else ""
+
+
+@dataclass(frozen=True)
+class SystemVoice:
+    id: str
+    name: str
+    languages: tuple[str, ...]
+
+
+@functools.cache
+def system_voice_list() -> tuple[SystemVoice, ...]:
+    """Every voice the platform offers: on Linux espeak-ng's, read through the same binding the
+    engine uses (so espeak is initialized once, in retrieval mode); elsewhere pyttsx3's."""
+    if sys.platform.startswith("linux"):
+        from pyttsx3.drivers import _espeak
+
+        _espeak_initialize()
+        return tuple(
+            SystemVoice(v.identifier.decode().lower(), v.name.decode(errors="replace"),
+                        (v.languages[1:].decode(errors="replace"),) if v.languages else ())
+            for v in _espeak.ListVoices(None)
+        )  # fmt: skip
+    import pyttsx3
+
+    voices = []
+    for voice in pyttsx3.init().getProperty("voices") or []:
+        languages = tuple(
+            lang.decode(errors="replace") if isinstance(lang, bytes) else str(lang)
+            for lang in (voice.languages or [])
+        )
+        voices.append(SystemVoice(str(voice.id), str(voice.name or ""), languages))
+    return tuple(voices)
 
 
 def _pick_espeak_voice(preset: VoicePreset) -> str:

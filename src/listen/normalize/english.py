@@ -1,19 +1,19 @@
-"""Text normalization for speech: what the engine should say for what the page writes.
+"""English: what the voice should say for what the page writes, and where sentences end.
 
-English is complete first: currency with scales, numbers with separators and decimals,
-percentages, ordinals, years and decades, dates, times, ranges, units, fractions, phone-like
-numbers, abbreviations, acronyms, URLs and e-mail addresses, symbols, and dashes and brackets
-as pauses. Every rule is one (pattern, replacement) pair in `ENGLISH_RULES`, applied in order;
-number words come from num2words. Other languages pass through with symbol clean-up only (both
-engines read plain numbers in their own languages).
+Currency with scales, numbers with separators and decimals, percentages, ordinals, years and
+decades, dates, times, ranges, units, fractions, phone-like numbers, abbreviations, acronyms,
+URLs and e-mail addresses, symbols, and dashes and brackets as pauses. Every rule is one
+(pattern, replacement) pair in `ENGLISH_RULES`, applied in order; number words come from
+num2words.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from num2words import num2words
+
+from listen.normalize.base import PAUSE_RULES, TYPOGRAPHY_RULES, Language, Rule
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")  # fmt: skip
@@ -209,16 +209,13 @@ def _year_or_count(m: re.Match[str]) -> str:
     return year_words(m["year"]) + m["after"]
 
 
-Rule = tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
 _MONTH = r"(?P<month>" + "|".join([*MONTHS, *(f"{a}\\." for a in MONTH_ABBREVIATIONS)]) + r")"
 _ABBREVIATION = "|".join(re.escape(a) for a in sorted(ABBREVIATIONS, key=len, reverse=True))
 _UNIT = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
 
 ENGLISH_RULES: list[Rule] = [
     # Typography first, so later patterns see plain characters.
-    (re.compile(r"[\u2018\u2019\u02bc]"), "'"),
-    (re.compile(r"[\u201c\u201d\u00ab\u00bb]"), '"'),
-    (re.compile(r"\u00a0|\u2009|\u202f"), " "),
+    *TYPOGRAPHY_RULES,
     (re.compile(r"\bUS\$"), "$"),
     (re.compile(r"\band/or\b"), "and or"),
     # Addresses before anything splits them at dots.
@@ -279,33 +276,34 @@ ENGLISH_RULES: list[Rule] = [
     (re.compile(r"\s&\s|&"), " and "),
     (re.compile(r"(?<=\d)/(?=\d)"), " "),
     (re.compile(r"(?<=\w)/(?=\w)"), " or "),
-    (re.compile(r"\s*[—–]\s*|\s-\s"), ", "),
-    (re.compile(r"\s*\(\s*"), ", "),
-    (re.compile(r"\s*\)\s*(?=[.,;:!?])"), ""),
-    (re.compile(r"\s*\)\s*"), ", "),
     (re.compile(r"\+"), " plus "),
     (re.compile(r"(?<=\s)=(?=\s)"), "equals"),
-    (re.compile(r",\s*,"), ","),
+    *PAUSE_RULES,
 ]  # fmt: skip
 
 
-_PHONEME_INPUT = re.compile(r"(\[\[.*?\]\])")
+#: Tokens (lowercase, no final dot) after which a "." does not end a sentence.
+SENTENCE_ABBREVIATIONS = frozenset({
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "ft", "gen", "col", "lt", "sgt",
+    "capt", "cmdr", "adm", "gov", "sen", "rep", "rev", "hon", "pres", "supt", "insp", "det",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
+    "no", "nos", "vs", "etc", "e.g", "i.e", "cf", "al", "approx", "dept", "est", "fig", "inc",
+    "ltd", "co", "corp", "vol", "ed", "eds", "p", "pp", "ch", "op", "u.s", "u.k", "u.n", "e.u",
+    "a.m", "p.m", "ave", "blvd", "rd", "mln", "bn", "govt", "intl",
+})  # fmt: skip
+# An abbreviation that often ends a sentence too: only a break if a capital follows AND the
+# word before is not a title-like token. Kept small on purpose.
+SENTENCE_FINAL_ABBREVIATIONS = frozenset({"etc", "inc", "ltd", "co", "corp", "a.m", "p.m", "u.s",
+                                          "u.k"})  # fmt: skip
+SENTENCE_OPENERS = frozenset({"The", "A", "An", "It", "He", "She", "They", "We", "I", "This",
+                              "That", "But", "And"})  # fmt: skip
 
-
-def normalize_for_speech(text: str, language: str = "en") -> str:
-    """What the engine should say for `text`; phoneme input (`[[...]]`) passes untouched."""
-    parts = _PHONEME_INPUT.split(text)
-    spoken = "".join(
-        part if _PHONEME_INPUT.fullmatch(part) else _normalize_words(part, language)
-        for part in parts
-    )
-    spoken = re.sub(r"\s+([,.;:!?])", r"\1", spoken)
-    return re.sub(r"\s+", " ", spoken).strip().strip(",").strip()
-
-
-def _normalize_words(text: str, language: str) -> str:
-    if language.lower().startswith("en"):
-        for pattern, replacement in ENGLISH_RULES:
-            text = pattern.sub(replacement, text)
-    text = re.sub(r"[*_~^|\\<>{}]", " ", text)
-    return re.sub(r"\s+", " ", text)
+ENGLISH = Language(
+    code="en",
+    rules=tuple(ENGLISH_RULES),
+    abbreviations=SENTENCE_ABBREVIATIONS,
+    sentence_final_abbreviations=SENTENCE_FINAL_ABBREVIATIONS,
+    sentence_openers=SENTENCE_OPENERS,
+    chapter_word="Chapter",
+)
