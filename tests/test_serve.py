@@ -12,7 +12,6 @@ import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,6 +19,7 @@ import feedparser
 import pytest
 from helpers import Rendered, free_port
 from lxml import etree
+from test_player import CHROMIUM_ARGS, Attributes, need_chromium
 
 from listen.serve import make_server
 
@@ -223,26 +223,17 @@ def test_the_preview_feed_points_at_the_server(published) -> None:  # type: igno
     assert f"{PUBLISHED_BASE}episodes/".encode() in published_feed
 
 
-class Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-
 def test_the_preview_page_shows_the_show_its_episodes_and_the_feed(published) -> None:  # type: ignore[no-untyped-def]
     base, episode = published
     response = get(f"{base}/")
     assert response.status == 200 and response.headers["Content-Type"].startswith("text/html")
     page = response.read().decode("utf-8")
-    parsed = Links()
+    parsed = Attributes()
     parsed.feed(page)
-    players = [a["src"] for tag, a in parsed.tags if tag == "listen-player"]
+    players = [a["src"] for tag, a in parsed.found if tag == "listen-player"]
     assert players == [f"episodes/{episode.manifest['slug']}.json"]
-    hrefs = {a.get("href") for tag, a in parsed.tags if tag in ("a", "link")}
-    [artwork] = [a["src"] for tag, a in parsed.tags if tag == "img"]
+    hrefs = {a.get("href") for tag, a in parsed.found if tag in ("a", "link")}
+    [artwork] = [a["src"] for tag, a in parsed.found if tag == "img"]
     assert get(artwork).status == 200, artwork
     assert "feed.xml" in hrefs and f"episodes/{episode.manifest['audio']}" in hrefs
     assert "Example News: Audio Edition" in page and html.escape(episode.manifest["title"]) in page
@@ -265,7 +256,6 @@ def test_the_preview_page_escapes_what_articles_say(tmp_path: Path) -> None:
 def test_the_preview_page_in_a_browser(published) -> None:  # type: ignore[no-untyped-def]
     base, episode = published
     from playwright.sync_api import sync_playwright
-    from test_player import CHROMIUM_ARGS, need_chromium
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(need_chromium()),
