@@ -120,7 +120,9 @@ def test_if_range_with_a_stale_validator_gets_the_whole_new_file(served, kind: s
 def test_if_none_match_gets_not_modified(served) -> None:  # type: ignore[no-untyped-def]
     base = served.base
     tag = get(f"{base}/episodes/a.mp3").headers["ETag"]
-    assert get(f"{base}/episodes/a.mp3", {"If-None-Match": tag}).status == 304
+    for header in (tag, f'"other", W/{tag}', "*"):
+        assert get(f"{base}/episodes/a.mp3", {"If-None-Match": header}).status == 304, header
+    assert get(f"{base}/episodes/a.mp3", {"If-None-Match": '"other"'}).status == 200
 
 
 # --- what is never served -------------------------------------------------------------------

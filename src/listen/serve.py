@@ -55,7 +55,12 @@ DEFAULT_CORS = "*"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
-_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+
+
+def _parse_xml(data: bytes) -> etree._Element:
+    """A feed as published (untrusted only as far as DIR is): no entities, no network; a
+    parser per call, as lxml parsers are not to be shared between the server's threads."""
+    return etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
 
 
 def etag(stat: os.stat_result) -> str:
@@ -78,12 +83,18 @@ def if_range_holds(value: str | None, stat: os.stat_result) -> bool:
     return moment.tzinfo is not None and int(moment.timestamp()) == int(stat.st_mtime)
 
 
+def _none_match(value: str | None, current: str) -> bool:
+    """If-None-Match names the current entity tag (compared weakly, RFC 9110 13.1.2)."""
+    tags = [tag.strip().removeprefix("W/") for tag in (value or "").split(",")]
+    return "*" in tags or current in tags
+
+
 def preview_feed(data: bytes, feed_path: str, here: str, out: Path) -> tuple[bytes, str | None]:
     """The feed with `here` (this server) in place of the published base URL, in every URL
     that names a file of `out`; and that published base (None if this is not a listen feed).
     `feed_path` is the feed's path under `out` ("feed.xml")."""
     try:
-        root = etree.fromstring(data, _XML_PARSER)
+        root = _parse_xml(data)
     except etree.XMLSyntaxError:
         return data, None
     self_link = root.find(f"channel/{{{ATOM_NS}}}link[@rel='self']")
@@ -172,7 +183,7 @@ def preview_page(out: Path, feed: bytes | None) -> str:
     channel = None
     if feed is not None:
         try:
-            channel = etree.fromstring(feed, _XML_PARSER).find("channel")
+            channel = _parse_xml(feed).find("channel")
         except etree.XMLSyntaxError:
             channel = None
     title = _text(channel, "title") or out.resolve().name or "listen"
@@ -290,7 +301,7 @@ class PreviewHandler(SimpleHTTPRequestHandler):
                 return self._send_bytes(body, self.guess_type(str(path)))
         stat = path.stat()
         self._etag = etag(stat)
-        if self.headers.get("If-None-Match", "").strip() == self._etag:
+        if _none_match(self.headers.get("If-None-Match"), self._etag):
             self.send_response(HTTPStatus.NOT_MODIFIED)
             self.end_headers()
             return None
