@@ -125,6 +125,24 @@ def render_page(tmp: Path, *extra: str | Path, page: Path = SEED) -> Rendered:
     )
 
 
+def write_manifest(out: Path, slug: str, title: str, published: str | None, **extra) -> None:  # type: ignore[no-untyped-def]
+    """A published episode as a manifest of the first release wrote it (no read-along blocks),
+    with a stand-in audio file: what the feed and the playlist are rebuilt from."""
+    episodes = out / "episodes"
+    episodes.mkdir(parents=True, exist_ok=True)
+    (episodes / f"{slug}.mp3").write_bytes(b"\xff\xfb" + bytes(1000))
+    manifest = {
+        "title": title, "slug": slug, "source": f"{slug}.html",
+        "url": extra.pop("url", f"https://news.example/{slug}/"), "published": published,
+        "language": "en", "voice": "joe", "duration_ms": 61_500, "audio": f"{slug}.mp3",
+        "mime_type": "audio/mpeg", "audio_bytes": 1002, "byline": "A. Writer",
+        "summary": extra.pop("summary", "A summary."), "added": "2024-05-01T00:00:00+00:00",
+        "chapters": [{"title": title, "start_ms": 0, "end_ms": 61_500}],
+        "sentences": [{"text": title, "start_ms": 0, "end_ms": 2000, "chapter": 0}],
+    }  # fmt: skip
+    (episodes / f"{slug}.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
 def sample_sentences() -> list[str]:
     """Every sentence the three sample articles narrate, as written."""
     from listen.config import SiteConfig

@@ -132,6 +132,7 @@ def test_no_ffmpeg_on_path_falls_back_to_imageio_ffmpeg(tmp_path: Path) -> None:
     head = audio.read_bytes()[:10]
     assert head[:3] == b"ID3" and head[3] in (3, 4), head
     assert (out / "episodes" / "library-roof.json").is_file()
+    assert not (out / "feed.xml").exists() and not (out / "playlist.json").exists()  # --no-feed
 
 
 @contextlib.contextmanager

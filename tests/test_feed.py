@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import shutil
 import uuid
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import feedparser
 import podcastparser
 import pytest
-from helpers import CONFIG, SAMPLES, SEED, Rendered, run_listen
+from helpers import CONFIG, SAMPLES, SEED, Rendered, run_listen, write_manifest
 from lxml import etree
 from PIL import Image
 
@@ -61,22 +60,6 @@ def test_rebuilding_the_feed_changes_nothing(espeak_episode: Rendered, tmp_path:
     before = (out / "feed.xml").read_bytes()
     run_listen("feed", "--out", out, "--config", CONFIG)
     assert (out / "feed.xml").read_bytes() == before
-
-
-def write_manifest(out: Path, slug: str, title: str, published: str | None, **extra) -> None:  # type: ignore[no-untyped-def]
-    episodes = out / "episodes"
-    episodes.mkdir(parents=True, exist_ok=True)
-    (episodes / f"{slug}.mp3").write_bytes(b"\xff\xfb" + bytes(1000))
-    manifest = {
-        "title": title, "slug": slug, "source": f"{slug}.html",
-        "url": extra.pop("url", f"https://news.example/{slug}/"), "published": published,
-        "language": "en", "voice": "joe", "duration_ms": 61_500, "audio": f"{slug}.mp3",
-        "mime_type": "audio/mpeg", "audio_bytes": 1002, "byline": "A. Writer",
-        "summary": extra.pop("summary", "A summary."), "added": "2024-05-01T00:00:00+00:00",
-        "chapters": [{"title": title, "start_ms": 0, "end_ms": 61_500}],
-        "sentences": [{"text": title, "start_ms": 0, "end_ms": 2000, "chapter": 0}],
-    }  # fmt: skip
-    (episodes / f"{slug}.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
 HOSTILE = "Tom & Jerry <b>\"say\"</b> ]]> </title> 'hi' 🎧 שלום עולם \u202eevil\u202c"

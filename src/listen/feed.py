@@ -20,7 +20,8 @@ from feedgen.util import xml_elem
 from listen.atomic import locked, remove_stale_temps, write_bytes_if_changed
 from listen.config import FeedConfig, ShowConfig
 from listen.errors import ListenError
-from listen.publish import EPISODES, Manifest, load_manifests
+from listen.playlist import write_playlist
+from listen.publish import EPISODES, Manifest, episode_date, load_manifests, newest_first
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
@@ -157,19 +158,6 @@ def itunes_duration(ms: int) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
-def _date(manifest: Manifest) -> datetime:
-    for value in (manifest.published, manifest.added):
-        if value:
-            moment = datetime.fromisoformat(value)
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def newest_first(manifests: list[Manifest]) -> list[Manifest]:
-    """Episodes in feed order: by publication date (else first render), newest first."""
-    return sorted(manifests, key=lambda m: (_date(m), m.slug), reverse=True)
-
-
 def base_url(show: ShowConfig) -> str:
     base = show.base_url or PREVIEW_BASE_URL
     return base if base.endswith("/") else base + "/"
@@ -231,7 +219,7 @@ def build_feed(manifests: list[Manifest], show: ShowConfig, feed: FeedConfig) ->
         if manifest.url:
             entry.link(href=manifest.url)
         entry.guid(*item_guid(manifest, feed, channel_guid))
-        entry.pubDate(_date(manifest))
+        entry.pubDate(episode_date(manifest))
         entry.enclosure(
             episode_url(show, manifest.audio), str(manifest.audio_bytes), manifest.mime_type
         )
@@ -243,16 +231,18 @@ def build_feed(manifests: list[Manifest], show: ShowConfig, feed: FeedConfig) ->
         entry.podcast20.chapters_url = episode_url(show, f"{manifest.slug}.chapters.json")
         entry.podcast20.transcript_url = episode_url(show, f"{manifest.slug}.vtt")
         entry.podcast20.language = manifest.language
-    newest = _date(ordered[0]) if ordered else datetime(1970, 1, 1, tzinfo=UTC)
+    newest = episode_date(ordered[0]) if ordered else datetime(1970, 1, 1, tzinfo=UTC)
     fg.lastBuildDate(newest)
     return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
 
 
 def write_feed(out: Path, show: ShowConfig, feed: FeedConfig, lock: Path) -> Path:
-    """Rebuild DIR/feed.xml from the manifests in DIR, holding `lock` (outside DIR);
-    unchanged input, unchanged bytes."""
+    """Rebuild DIR/feed.xml and DIR/playlist.json from the manifests in DIR, holding `lock`
+    (outside DIR); unchanged input, unchanged bytes."""
     path = out / FEED_NAME
     with locked(lock):
         remove_stale_temps(out, prefix=f".{FEED_NAME}.", older_than_seconds=0)
-        write_bytes_if_changed(path, build_feed(load_manifests(out), show, feed))
+        manifests = load_manifests(out)
+        write_bytes_if_changed(path, build_feed(manifests, show, feed))
+        write_playlist(out, show, manifests)
     return path

@@ -66,6 +66,8 @@ class TimedSentence:
     chapter: int
     #: The voice preset that reads it.
     voice: str = ""
+    #: The page block it reads (an index into the manifest's `blocks`), None if none.
+    block: int | None = None
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ def plan_timeline(
                         else pauses.clause_ms)  # fmt: skip
             sentences.append(TimedSentence(
                 sentence.text, _ms(first, sample_rate), _ms(end, sample_rate), index,
-                sentence.voice,
+                sentence.voice, sentence.block,
             ))  # fmt: skip
     ends = [*chapter_starts[1:], position]
     chapters = tuple(

@@ -261,6 +261,8 @@ def render_key(job: _Job, takes: Sequence[TakeRef], config: SiteConfig, fmt: str
                     article.language, article.summary],
         "chapters": [c.title for c in job.script.chapters],
         "sentences": [s.text for s in job.script.sentences],
+        "blocks": [[asdict(b) for b in job.script.blocks],
+                   [s.block for s in job.script.sentences]],
         "show": [config.show.title, config.show.author],
         "artwork": hashlib.sha256(artwork.data).hexdigest() if artwork else None,
     }, sort_keys=True, ensure_ascii=False, default=str)  # fmt: skip
@@ -302,6 +304,7 @@ def _publish(job: _Job, destination: Destination, config: SiteConfig, fmt: str) 
         audio=f"{job.slug}.{fmt}",
         chapters=timeline.chapters,
         sentences=timeline.sentences,
+        blocks=job.script.blocks,
         byline=article.byline,
         summary=article.summary,
         mime_type=job.audio.mime_type,

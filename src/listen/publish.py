@@ -12,13 +12,16 @@ import json
 import re
 import shutil
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from listen.atomic import atomic_path, write_bytes_if_changed, write_text
 from listen.errors import ListenError
 from listen.mix import MixedAudio, TimedChapter, TimedSentence
+from listen.script import PageBlock
 
 EPISODES = "episodes"
 MAX_SLUG_CHARS = 80
@@ -79,6 +82,9 @@ class Manifest:
     #: A digest of everything the published files were made from: a re-render with the same
     #: one has nothing to do.
     render_key: str | None = None
+    #: The page's blocks that the sentences read (kind and text fingerprint), for on-page
+    #: read-along; each sentence's `block` indexes into them.
+    blocks: tuple[PageBlock, ...] = ()
 
     def to_json(self) -> dict:
         return {
@@ -103,9 +109,10 @@ class Manifest:
             ],
             "sentences": [
                 {"text": s.text, "start_ms": s.start_ms, "end_ms": s.end_ms, "chapter": s.chapter,
-                 "voice": s.voice}
+                 "voice": s.voice, "block": s.block}
                 for s in self.sentences
             ],
+            "blocks": [{"kind": b.kind, "fingerprint": b.fingerprint} for b in self.blocks],
         }
 
     @classmethod
@@ -121,9 +128,25 @@ class Manifest:
             chapters=tuple(TimedChapter(c["title"], int(c["start_ms"]), int(c["end_ms"]))
                            for c in data["chapters"]),
             sentences=tuple(TimedSentence(s["text"], int(s["start_ms"]), int(s["end_ms"]),
-                                          int(s["chapter"]), str(s.get("voice", "")))
+                                          int(s["chapter"]), str(s.get("voice", "")),
+                                          None if s.get("block") is None else int(s["block"]))
                             for s in data["sentences"]),
+            blocks=tuple(PageBlock(b["kind"], b["fingerprint"]) for b in data.get("blocks", ())),
         )  # fmt: skip
+
+
+def episode_date(manifest: Manifest) -> datetime:
+    """When the episode was published: the article's date, else when it was first added."""
+    for value in (manifest.published, manifest.added):
+        if value:
+            moment = datetime.fromisoformat(value)
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def newest_first(manifests: Iterable[Manifest]) -> list[Manifest]:
+    """The order of the feed and the playlist."""
+    return sorted(manifests, key=lambda m: (episode_date(m), m.slug), reverse=True)
 
 
 def dumps(data: object) -> str:

@@ -5,6 +5,7 @@ the page's language) and the voice that reads it (the narrator's, or the quotati
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from listen.config import SpeechConfig
@@ -28,6 +29,9 @@ class Sentence:
     units: tuple[str, ...] = ()
     #: The voice preset that reads it.
     voice: str = ""
+    #: Which of `Script.blocks` this sentence reads; None for words that are not on the page
+    #: (the intro, the outro, "Chapter 2.").
+    block: int | None = None
 
     def __post_init__(self) -> None:
         if not self.units:
@@ -42,11 +46,26 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class PageBlock:
+    """A block of the page that the narration reads (the title, a heading, a paragraph, a list
+    item...): what the player's on-page read-along finds in the article by its fingerprint."""
+
+    kind: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, kind: str, text: str) -> PageBlock:
+        return cls(kind, text_fingerprint(text))
+
+
+@dataclass(frozen=True)
 class Script:
     article: Article
     chapters: tuple[Chapter, ...]
     #: The narrator's voice preset (a quotation voice may read some sentences).
     voice: str = ""
+    #: The page's blocks in reading order; `Sentence.block` indexes into them.
+    blocks: tuple[PageBlock, ...] = ()
 
     @property
     def sentences(self) -> list[Sentence]:
@@ -141,6 +160,29 @@ def bound_length(sentence: str, limit: int = MAX_UNIT_CHARS) -> list[str]:
     return units
 
 
+
+# --- read-along fingerprints -----------------------------------------------------------------
+
+
+def match_key(text: str) -> str:
+    """Text reduced to what survives any markup of it: compatibility-decomposed, lowercased,
+    letters and digits only (no spaces, punctuation, quotes, dashes or accents). The player's
+    `key()` in listen-player.js computes the same from the page's text; both work code point by
+    code point, so a block's key is the concatenation of its characters' keys."""
+    lowered = unicodedata.normalize("NFKD", text).lower().replace("ς", "σ")
+    return "".join(c for c in lowered if c.isalnum())
+
+
+def text_fingerprint(text: str) -> str:
+    """`<length>-<FNV-1a>` of the text's match key, over its UTF-16 code units (as JavaScript
+    strings hold it), both in hex: what the player compares with the blocks of its page."""
+    units = memoryview(match_key(text).encode("utf-16-le")).cast("H")
+    digest = 0x811C9DC5
+    for unit in units:
+        digest = ((digest ^ unit) * 0x01000193) & 0xFFFFFFFF
+    return f"{len(units):x}-{digest:08x}"
+
+
 # --- chapters --------------------------------------------------------------------------------
 
 
@@ -205,14 +247,15 @@ def quoted_share(sentence: str) -> float:
 #: A sentence is "mostly a direct quotation" when at least this share of its letters is quoted.
 INLINE_QUOTE_SHARE = 0.6
 
-#: A paragraph to be read, and how (whose voice); `quote` marks a block quotation.
-Paragraph = tuple[str, bool]
+#: A paragraph to be read: its text, whether it is a block quotation (read in the quotation
+#: voice), and the page block it reads (an index into `Script.blocks`; None: not on the page).
+Paragraph = tuple[str, bool, int | None]
 
 
 def _sentences(paragraphs: list[Paragraph], narrator: Voicing, quote: Voicing | None,
                inline_quotes: bool) -> tuple[Sentence, ...]:  # fmt: skip
     out: list[Sentence] = []
-    for paragraph, is_quote in paragraphs:
+    for paragraph, is_quote, block in paragraphs:
         sentences = split_sentences(paragraph, narrator.language)
         for i, sentence in enumerate(sentences):
             voicing = narrator
@@ -221,14 +264,15 @@ def _sentences(paragraphs: list[Paragraph], narrator: Voicing, quote: Voicing | 
                 voicing = quote  # fmt: skip
             spoken = voicing.speak(sentence)
             if spoken.strip():
+                last = i == len(sentences) - 1
                 out.append(Sentence(text=sentence, spoken=spoken, voice=voicing.voice,
-                                    ends_paragraph=i == len(sentences) - 1))  # fmt: skip
+                                    block=block, ends_paragraph=last))  # fmt: skip
     return tuple(out)
 
 
 def _chapter(title: str, paragraphs: list[Paragraph], narrator: Voicing, quote: Voicing | None,
              inline_quotes: bool) -> Chapter:  # fmt: skip
-    return Chapter(title=title, paragraphs=tuple(text for text, _ in paragraphs),
+    return Chapter(title=title, paragraphs=tuple(text for text, *_ in paragraphs),
                    sentences=_sentences(paragraphs, narrator, quote, inline_quotes))  # fmt: skip
 
 
@@ -253,23 +297,33 @@ def build_script(
     chapter_word = language_for(voicing.language).chapter_word
     fields = {"title": article.title, "show": show_title, "byline": article.byline or ""}
 
+    page_blocks: list[PageBlock] = []
+
+    def on_page(kind: str, text: str, spoken: str) -> Paragraph:
+        """A paragraph that reads the page's `text` (which becomes one of the blocks)."""
+        page_blocks.append(PageBlock.of(kind, text))
+        return spoken, kind == "quote", len(page_blocks) - 1
+
     def blocks(section: Section) -> list[Paragraph]:
-        return [(_as_spoken_paragraph(b), b.kind == "quote") for b in section.blocks]
+        return [on_page(b.kind, b.text, _as_spoken_paragraph(b)) for b in section.blocks]
 
     lead, rest = article.sections[0], article.sections[1:]
-    paragraphs = [[(announce_title(article.title), False), *blocks(lead)]]
+    title = on_page("title", article.title, announce_title(article.title))
+    paragraphs = [[title, *blocks(lead)]]
     titles = [article.title]
     for number, section in enumerate(rest, start=2):
         heading = section.heading or ""
-        announced = ([(f"{chapter_word} {number}.", False)]
-                     if speech.chapter_numbers and chapter_word else [])  # fmt: skip
-        paragraphs.append([*announced, (announce_title(heading), False), *blocks(section)])
+        announced: list[Paragraph] = []
+        if speech.chapter_numbers and chapter_word:
+            announced.append((f"{chapter_word} {number}.", False, None))
+        announced.append(on_page("heading", heading, announce_title(heading)))
+        paragraphs.append([*announced, *blocks(section)])
         titles.append(heading)
     if speech.intro:
-        paragraphs[0].insert(0, (speech.intro.format(**fields), False))
+        paragraphs[0].insert(0, (speech.intro.format(**fields), False, None))
     if speech.outro:
-        paragraphs[-1].append((speech.outro.format(**fields), False))
+        paragraphs[-1].append((speech.outro.format(**fields), False, None))
     chapters = (_chapter(t, p, voicing, quote_voicing, speech.quote_voice_inline)
                 for t, p in zip(titles, paragraphs, strict=True))  # fmt: skip
     return Script(article=article, chapters=tuple(c for c in chapters if c.sentences),
-                  voice=voicing.voice)  # fmt: skip
+                  voice=voicing.voice, blocks=tuple(page_blocks))  # fmt: skip
