@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from browser import browser, open_page  # noqa: F401 (the browser tests' fixtures)
 from helpers import ARTIFACTS, Rendered, render_page
 
 #: Tests of a neural voice are slow by nature: `-m 'not slow'` leaves them out too.

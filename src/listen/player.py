@@ -5,7 +5,8 @@ DIR/player/listen-player.css   its styles
 DIR/episodes/<slug>.html       a standalone embed page, for an <iframe>
 
 `embed_snippet` is the copy-paste HTML for an article page. The player reads only the episode
-manifest (DIR/episodes/<slug>.json) and, once the listener presses play, the audio.
+manifest (DIR/episodes/<slug>.json) and the playlist (DIR/playlist.json, for "Up next") and,
+once the listener presses play, the audio.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from listen.atomic import write_bytes_if_changed, write_text
 from listen.config import ShowConfig
 from listen.errors import ListenError
 from listen.feed import base_url
+from listen.playlist import PLAYLIST_NAME
 from listen.publish import EPISODES, Manifest, slug_for
 from listen.script import Script
 
@@ -92,12 +94,13 @@ def snippet_for(slug: str, show: ShowConfig) -> str:
         "css": urljoin(base, f"{PLAYER}/{STYLES}"),
         "js": urljoin(base, f"{PLAYER}/{SCRIPT}"),
         "src": urljoin(base, f"{EPISODES}/{quote(slug)}.json"),
+        "playlist": urljoin(base, PLAYLIST_NAME),
     }
     attr = {key: html.escape(url, quote=True) for key, url in urls.items()}
     return (
         f'<link rel="stylesheet" href="{attr["css"]}">\n'
         f'<script defer src="{attr["js"]}"></script>\n'
-        f'<listen-player src="{attr["src"]}"></listen-player>'
+        f'<listen-player src="{attr["src"]}" playlist="{attr["playlist"]}"></listen-player>'
     )
 
 

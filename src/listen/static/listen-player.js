@@ -1,14 +1,22 @@
 /*! listen-player: the "Listen to this article" player for listen episodes. One file, no
- * dependencies, no third-party requests.
+ * dependencies, no third-party requests, nothing sent anywhere.
  *
  *   <link rel="stylesheet" href="…/player/listen-player.css">
  *   <script defer src="…/player/listen-player.js"></script>
- *   <listen-player src="…/episodes/<slug>.json"></listen-player>
+ *   <listen-player src="…/episodes/<slug>.json" playlist="…/playlist.json"></listen-player>
  *
- * It fetches the episode manifest (title, audio file, chapter and sentence times) and nothing else
- * until the listener presses play (the audio is preload="none"). Article text only ever reaches
- * the page as textContent. Optional attribute: open="chapters" | "transcript" (the panel shown at
- * first). Methods: play(), pause(), seek(seconds); property: audio.
+ * It fetches the episode manifest (title, audio file, chapter and sentence times) and the
+ * playlist, and nothing else until the listener presses play (the audio is preload="none").
+ * Article text only ever reaches the page as textContent.
+ *
+ * Attributes: open="chapters" | "transcript" (the panel shown at first); article="CSS selector"
+ * (where on-page read-along looks: default the page's <article>, else <main>);
+ * read-along="false"; read-along-keys (matched paragraphs become Tab stops); playlist="URL"
+ * ("Up next", and the next episode plays at the end); autoadvance="false"; sticky="false" (no
+ * mini-player at the bottom of the viewport). Methods: play(), pause(), seek(seconds);
+ * property: audio. Events (bubbling, composed): listen:ready, :play, :pause, :progress {percent},
+ * :ended, :chapter {index, title}, :ratechange {rate}, :seek {from, to}, :next {manifest}; every
+ * detail also carries {manifest, currentTime, duration}.
  */
 (() => {
   "use strict";
@@ -19,6 +27,12 @@
   const BACK = 15;
   const FORWARD = 30;
   const STORE = "listen-player:";
+  const MARKS = [10, 25, 50, 75, 90];
+  const COUNTDOWN = 5;
+  const HIGHLIGHT = "listen-sentence";
+  // What read-along may match on the host page, and what it never touches.
+  const BLOCKS = "p,li,blockquote,h1,h2,h3,h4,h5,h6,dd,dt";
+  const SKIP = "listen-player,a,button,input,label,select,textarea,form,summary,[contenteditable]";
   let count = 0;
 
   const store = (key, value) => {
@@ -48,7 +62,9 @@
     parts.push(unit(s % 60, "second"));
     return parts.join(" ");
   };
+  const minutes = (s) => `${Math.max(1, Math.round(s / 60))} min`;
   const megabytes = (bytes) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
+  const reduced = () => matchMedia("(prefers-reduced-motion: reduce)").matches;
   // The last item whose start_ms is at or before ms (-1 if none): items are sorted by start.
   const indexAt = (items, ms) => {
     let lo = 0;
@@ -69,148 +85,243 @@
     if (text != null) node.textContent = text;
     return node;
   };
+  const on = (node, type, listener, options) => node.addEventListener(type, listener, options);
+  // An attribute set, or removed (value null or undefined).
+  const set = (node, name, value) =>
+    value == null ? node.removeAttribute(name) : node.setAttribute(name, value);
+  const titleOf = (item) => item.title || "Untitled";
+  const modified = (event) => event.altKey || event.ctrlKey || event.metaKey;
+  const array = (value) => (Array.isArray(value) ? value : []);
+  const button = (className, text, i) => {
+    const node = el("button", className, text);
+    node.type = "button";
+    node.dataset.i = i;
+    return node;
+  };
+
+  // Text as listen.script.match_key reduces it: what survives any markup of the same words.
+  // Code point by code point, so a block's key is the concatenation of its characters' keys.
+  const key = (text) =>
+    text
+      .normalize("NFKD")
+      .toLowerCase()
+      .replace(/ς/g, "σ")
+      .replace(/[^\p{L}\p{N}]/gu, "");
+  // listen.script.text_fingerprint: "<length>-<FNV-1a>" of the key, both in hex.
+  const fingerprint = (k) => {
+    let h = 0x811c9dc5;
+    let n = 0;
+    for (const c of k) {
+      h = Math.imul(h ^ c.codePointAt(0), 0x1000193);
+      n++;
+    }
+    return `${n.toString(16)}-${(h >>> 0).toString(16).padStart(8, "0")}`;
+  };
+  const punct = (c) => c && !/[\s\p{L}\p{N}]/u.test(c);
+  // Move a range boundary over the punctuation next to it ("“" before a sentence, ".”" after).
+  const widen = (node, offset, step) => {
+    const text = node.data;
+    while (punct(text[step < 0 ? offset - 1 : offset])) offset += step;
+    return offset;
+  };
+  // Inside something of the page read-along leaves alone (a link, a form control, a player)?
+  const skipped = (node, root) => {
+    const hit = node.closest(SKIP);
+    return !!hit && root.contains(hit);
+  };
 
   const svg = (body, cls = "") =>
     `<svg class="lp-i ${cls}" viewBox="0 0 24 24" aria-hidden="true" focusable="false">${body}</svg>`;
   const path = (d) => `<path d="${d}"/>`;
+  const stroke = (d) => `<path d="${d}" fill="none" stroke="currentColor" stroke-width="2"/>`;
   const skip = (arc, head, seconds) =>
     svg(
-      `<path d="${arc}" fill="none" stroke="currentColor" stroke-width="2"/>${path(head)}` +
+      `${stroke(arc)}${path(head)}` +
         `<text x="12" y="15.3" text-anchor="middle" font-size="8.5" font-weight="700">${seconds}</text>`,
     );
-  const ICONS = {
-    play: path("M8 5.2v13.6a1 1 0 0 0 1.5.85l10.6-6.8a1 1 0 0 0 0-1.7L9.5 4.35A1 1 0 0 0 8 5.2z"),
-    pause: path("M6.5 5h4v14h-4zm7 0h4v14h-4z"),
-    chapters: path("M3.5 6h2.5v2.5H3.5zm5 0h12v2.5h-12zm-5 5h2.5v2.5H3.5zm5 0h12v2.5h-12zm-5 5h2.5v2.5H3.5zm5 0h12v2.5h-12z"),
-    transcript: path("M4 5h16v2.2H4zm0 4h16v2.2H4zm0 4h16v2.2H4zm0 4h10v2.2H4z"),
-    download: path("M11 3.5h2v9l3.3-3.3 1.4 1.4-5.7 5.7-5.7-5.7 1.4-1.4 3.3 3.3zM5 18.5h14v2H5z"),
-  };
+  const icon = (d, cls) => svg(path(d), cls);
+  const playPause =
+    icon("M8 5.2v13.6a1 1 0 0 0 1.5.85l10.6-6.8a1 1 0 0 0 0-1.7L9.5 4.35A1 1 0 0 0 8 5.2z", "lp-i-play") +
+    icon("M6.5 5h4v14h-4zm7 0h4v14h-4z", "lp-i-pause");
+
+  const iconButton = (cls, label, body, more = "") =>
+    `<button type="button" class="lp-btn ${cls}" aria-label="${label}"${more}>${body}</button>`;
+  const tab = (panel, id, label, d) =>
+    `<button type="button" class="lp-btn lp-tab" aria-expanded="false" aria-controls="${id}" data-panel="${panel}" disabled>${icon(d)}<span class="lp-label">${label}</span></button>`;
 
   // The skeleton holds no article text: that is filled in with textContent once the manifest is in.
-  const skeleton = (id) => `
-<div class="lp" role="region" aria-labelledby="${id}k ${id}t">
- <div class="lp-head">
-  <button type="button" class="lp-btn lp-play" aria-label="Play" disabled>${svg(ICONS.play, "lp-i-play")}${svg(ICONS.pause, "lp-i-pause")}</button>
-  <div class="lp-meta"><p class="lp-kicker" id="${id}k">Listen<span class="lp-long"> to this article</span><span class="lp-length"></span></p><p class="lp-title" id="${id}t">Loading…</p></div>
- </div>
- <div class="lp-seek">
-  <input class="lp-range" type="range" min="0" max="1" step="any" value="0" aria-label="Seek" aria-valuetext="0 seconds" disabled>
-  <div class="lp-ticks" aria-hidden="true"></div>
- </div>
- <div class="lp-times">
-  <span class="lp-elapsed"><span class="lp-sr">Elapsed: </span><span>0:00</span></span>
-  <span class="lp-now"></span>
-  <span class="lp-left"><span class="lp-sr">Remaining: </span><span>−0:00</span></span>
- </div>
- <div class="lp-bar">
-  <button type="button" class="lp-btn lp-back" aria-label="Back ${BACK} seconds" disabled>${skip("M12 3.5a8.5 8.5 0 1 1-8.5 8.5", "M12 .5 7.8 3.5 12 6.5z", BACK)}</button>
-  <button type="button" class="lp-btn lp-fwd" aria-label="Forward ${FORWARD} seconds" disabled>${skip("M12 3.5a8.5 8.5 0 1 0 8.5 8.5", "m12 .5 4.2 3L12 6.5z", FORWARD)}</button>
-  <select class="lp-rate" aria-label="Playback speed" disabled>${SPEEDS.map((s) => `<option value="${s}">${s}×</option>`).join("")}</select>
-  <span class="lp-fill"></span>
-  <button type="button" class="lp-btn lp-tab" aria-expanded="false" aria-controls="${id}c" data-panel="chapters" disabled>${svg(ICONS.chapters)}<span class="lp-label">Chapters</span></button>
-  <button type="button" class="lp-btn lp-tab" aria-expanded="false" aria-controls="${id}x" data-panel="transcript" disabled>${svg(ICONS.transcript)}<span class="lp-label">Transcript</span></button>
-  <a class="lp-btn lp-download" aria-label="Download audio">${svg(ICONS.download)}</a>
- </div>
- <div class="lp-panel" id="${id}c" data-panel="chapters" hidden><ol class="lp-list lp-chapters" aria-label="Chapters"></ol></div>
- <div class="lp-panel lp-transcript" id="${id}x" data-panel="transcript" hidden></div>
- <p class="lp-sr" role="status"></p>
- <audio preload="none"></audio>
-</div>`;
+  const skeleton = (id) => `<div class="lp-c"><div class="lp" role="region" aria-labelledby="${id}k ${id}t">
+<div class="lp-head">${iconButton("lp-play", "Play", playPause, " disabled")}
+<div class="lp-meta"><p class="lp-kicker" id="${id}k">Listen<span class="lp-long"> to this article</span><span class="lp-length"></span></p><p class="lp-title" id="${id}t">Loading…</p></div></div>
+<div class="lp-seek"><input class="lp-range" type="range" min="0" max="1" step="any" value="0" aria-label="Seek" aria-valuetext="0 seconds" disabled><div class="lp-ticks" aria-hidden="true"></div></div>
+<div class="lp-times"><span class="lp-elapsed"><span class="lp-sr">Elapsed: </span><span>0:00</span></span><span class="lp-now"></span><span class="lp-left"><span class="lp-sr">Remaining: </span><span>−0:00</span></span></div>
+<div class="lp-bar">
+${iconButton("lp-back", `Back ${BACK} seconds`, skip("M12 3.5a8.5 8.5 0 1 1-8.5 8.5", "M12 .5 7.8 3.5 12 6.5z", BACK), " disabled")}
+${iconButton("lp-fwd", `Forward ${FORWARD} seconds`, skip("M12 3.5a8.5 8.5 0 1 0 8.5 8.5", "m12 .5 4.2 3L12 6.5z", FORWARD), " disabled")}
+<select class="lp-rate" aria-label="Playback speed" disabled>${SPEEDS.map((s) => `<option value="${s}">${s}×</option>`).join("")}</select><span class="lp-fill"></span>
+${tab("chapters", `${id}c`, "Chapters", "M3.5 6h2.5v2.5H3.5zm5 0h12v2.5h-12zm-5 5h2.5v2.5H3.5zm5 0h12v2.5h-12zm-5 5h2.5v2.5H3.5zm5 0h12v2.5h-12z")}
+${tab("transcript", `${id}x`, "Transcript", "M4 5h16v2.2H4zm0 4h16v2.2H4zm0 4h16v2.2H4zm0 4h10v2.2H4z")}
+<a class="lp-btn lp-download" aria-label="Download audio">${icon("M11 3.5h2v9l3.3-3.3 1.4 1.4-5.7 5.7-5.7-5.7 1.4-1.4 3.3 3.3zM5 18.5h14v2H5z")}</a></div>
+<div class="lp-up"><span class="lp-upnext">Up next</span><button type="button" class="lp-next" hidden><span></span><span class="lp-at"></span></button><button type="button" class="lp-cancel" hidden>Cancel</button></div>
+<div class="lp-panel" id="${id}c" data-panel="chapters" hidden><ol class="lp-list lp-chapters" aria-label="Chapters"></ol></div>
+<div class="lp-panel lp-transcript" id="${id}x" data-panel="transcript" hidden></div>
+<p class="lp-sr" role="status"></p><p class="lp-sr" id="${id}h" hidden>Press Enter to listen from here.</p>
+<audio preload="none"></audio></div></div>
+<div class="lp-mini" role="region" aria-label="Now playing" hidden><i class="lp-mline"></i>
+${iconButton("lp-mplay", "Play", playPause)}<p class="lp-mtitle"></p>
+${iconButton("lp-mback", "Back to the player", svg(stroke("M12 19V6m-7 6 7-7 7 7")))}
+${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
 
   class ListenPlayer extends HTMLElement {
+    // Internal state (private, so that no site script or future HTMLElement property meets it).
+    #media; // the <audio>
+    #manifest; // the episode manifest
+    #duration; // seconds
+    #key; // the manifest's URL: the key of everything remembered per episode
+    #autoplay; #away; #browsed; #chapter; #chapterButtons; #closed; #current; #engaged; #from; #hint; #io; #lines; #list; #listing; #lit; #live; #loading; #marks; #next; #onPage; #page; #panel; #root; #roving; #saved; #seeking; #sentence; #shown; #started; #stops; #timer; #told; #ui;
+
     static get observedAttributes() {
       return ["src"];
     }
 
     get audio() {
-      return this.a;
+      return this.#media;
     }
 
     connectedCallback() {
-      if (!this.a) this.build();
-      if (!this.m && !this.loading) this.load();
+      if (!this.#media) this.#build();
+      if (!this.#manifest && !this.#loading) this.#load();
+      else if (this.#manifest) this.#matchPage();
+      if (!this.#listing) this.#listing = this.#loadList();
+      this.#io.observe(this.#root);
     }
 
     disconnectedCallback() {
-      if (this.a) {
-        this.a.pause();
-        this.save(true);
+      if (this.#media) {
+        this.#media.pause();
+        this.#save(true);
       }
+      this.#io.disconnect();
+      this.#stopCountdown();
+      this.#unmatch();
     }
 
     attributeChangedCallback(name, before, after) {
-      if (this.a && before !== after) this.load();
+      if (this.#media && before !== after) this.#load();
     }
 
-    build() {
+    #build() {
       const id = `lp${++count}-`;
       this.innerHTML = skeleton(id);
       const $ = (selector) => this.querySelector(selector);
       const $$ = (selector) => [...this.querySelectorAll(selector)];
-      this.root = $(".lp");
-      this.a = $("audio");
-      this.ui = {
-        play: $(".lp-play"),
-        length: $(".lp-length"),
-        title: $(".lp-title"),
-        range: $(".lp-range"),
-        ticks: $(".lp-ticks"),
+      this.#root = $(".lp");
+      this.#media = $("audio");
+      this.#hint = `${id}h`;
+      // ui.play is .lp-play, ui.title .lp-title, and so on.
+      const ui = Object.fromEntries(
+        ("play length title range ticks now back fwd rate download chapters transcript upnext " +
+          "next cancel mini mplay mtitle mline mback mclose")
+          .split(" ")
+          .map((name) => [name, $(`.lp-${name}`)]),
+      );
+      this.#ui = Object.assign(ui, {
         elapsed: $(".lp-elapsed > :last-child"),
         left: $(".lp-left > :last-child"),
-        now: $(".lp-now"),
-        rate: $(".lp-rate"),
-        download: $(".lp-download"),
-        chapters: $(".lp-chapters"),
-        transcript: $(".lp-transcript"),
         status: $("[role=status]"),
         tabs: $$(".lp-tab"),
         panels: $$(".lp-panel"),
-        controls: $$("button, select, input"),
-      };
-      const { ui, a } = this;
-      this.rate(Number(store("rate")) || 1);
-
-      ui.play.addEventListener("click", () => (a.paused ? this.play() : this.pause()));
-      $(".lp-back").addEventListener("click", () => this.seek(this.time() - BACK));
-      $(".lp-fwd").addEventListener("click", () => this.seek(this.time() + FORWARD));
-      ui.rate.addEventListener("change", () => this.rate(Number(ui.rate.value), true));
-      for (const tab of ui.tabs) {
-        tab.addEventListener("click", () => this.open(tab.dataset.panel, true));
-      }
-      ui.range.addEventListener("input", () => this.seek(Number(ui.range.value)));
-      ui.range.addEventListener("keydown", (event) => this.seekKey(event));
-      ui.chapters.addEventListener("click", (event) => this.jump(event, this.m.chapters));
-      ui.transcript.addEventListener("click", (event) => this.jump(event, this.m.sentences));
-      ui.transcript.addEventListener("keydown", (event) => this.rove(event));
-      ui.transcript.addEventListener("focusin", (event) => this.roveTo(event.target));
-      for (const type of ["wheel", "touchmove", "keydown", "pointerdown"]) {
-        ui.transcript.addEventListener(type, () => (this.browsed = Date.now()), { passive: true });
-      }
-
-      a.addEventListener("play", () => this.playing(true));
-      a.addEventListener("pause", () => this.playing(false));
-      a.addEventListener("ended", () => {
-        this.playing(false);
-        store(`pos:${this.key}`, null);
+        controls: $$(".lp [disabled]"),
       });
-      a.addEventListener("waiting", () => this.root.classList.add("is-waiting"));
-      a.addEventListener("playing", () => this.root.classList.remove("is-waiting"));
-      a.addEventListener("ratechange", () => (ui.rate.value = String(a.playbackRate)));
-      a.addEventListener("error", () => {
-        this.root.classList.remove("is-waiting");
-        this.fail("The audio could not be loaded.");
+      const a = this.#media;
+      this.#rate(Number(store("rate")) || 1);
+      const toggle = () => (a.paused ? this.play() : this.pause());
+
+      on(ui.play, "click", toggle);
+      on(ui.mplay, "click", toggle);
+      on(ui.back, "click", () => this.seek(this.#time() - BACK));
+      on(ui.fwd, "click", () => this.seek(this.#time() + FORWARD));
+      on(ui.rate, "change", () => this.#rate(Number(ui.rate.value), true));
+      for (const tab of ui.tabs) {
+        on(tab, "click", () => this.#open(tab.dataset.panel, true));
+      }
+      on(ui.range, "input", () => this.seek(Number(ui.range.value)));
+      on(ui.range, "keydown", (event) => this.#seekKey(event));
+      on(ui.chapters, "click", (event) => this.#jump(event, this.#manifest.chapters));
+      on(ui.transcript, "click", (event) => this.#jump(event, this.#manifest.sentences));
+      on(ui.transcript, "keydown", (event) => this.#rove(event));
+      on(ui.transcript, "focusin", (event) => this.#roveTo(event.target));
+      for (const type of ["wheel", "touchmove", "keydown", "pointerdown"]) {
+        on(ui.transcript, type, () => (this.#browsed = Date.now()), { passive: true });
+      }
+      on(ui.next, "click", () => this.#advance(this.#next));
+      on(ui.cancel, "click", () => {
+        this.#stopCountdown("Canceled.");
+        (ui.next.hidden ? ui.play : ui.next).focus();
+      });
+      on(ui.mback, "click", () => {
+        this.#root.scrollIntoView({ block: "center", behavior: reduced() ? "auto" : "smooth" });
+        ui.play.focus({ preventScroll: true });
+      });
+      on(ui.mclose, "click", () => {
+        this.#closed = true;
+        this.#sticky();
+        ui.play.focus({ preventScroll: true });
+      });
+      // The mini-player shows while the player itself is out of view.
+      this.#io = new IntersectionObserver(([entry]) => {
+        this.#away = !entry.isIntersecting;
+        if (!this.#away) this.#closed = false;
+        this.#sticky();
+      });
+      // Read-along: a click (or Enter, with read-along-keys) on a matched block of the page.
+      this.#onPage = (event) => {
+        const page = this.#page;
+        const node = event.target.closest("[data-listen-block]");
+        const b = node ? Number(node.dataset.listenBlock) : -1;
+        if (!page || page.found[b] !== node || event.defaultPrevented) return;
+        if (event.type === "keydown") {
+          if (event.key !== "Enter" || event.target !== node) return;
+          event.preventDefault();
+        } else if (skipped(event.target, page.root) || !getSelection().isCollapsed) {
+          return; // a link or a control inside it, or the reader was selecting text
+        }
+        this.seek(this.#manifest.sentences[page.of[b][0]].start_ms / 1000);
+        this.play();
+      };
+
+      on(a, "play", () => {
+        this.#playing(true);
+        this.#emit("play");
+      });
+      on(a, "pause", () => {
+        this.#playing(false);
+        if (!a.ended) this.#emit("pause");
+      });
+      on(a, "ended", () => this.#ended());
+      on(a, "waiting", () => this.#root.classList.add("is-waiting"));
+      on(a, "playing", () => this.#root.classList.remove("is-waiting"));
+      on(a, "ratechange", () => {
+        ui.rate.value = a.playbackRate;
+        if (this.#live && a.playbackRate !== this.#told) {
+          this.#emit("ratechange", { rate: (this.#told = a.playbackRate) });
+        }
+      });
+      on(a, "error", () => {
+        this.#root.classList.remove("is-waiting");
+        this.#fail("The audio could not be loaded.");
       });
       for (const type of ["timeupdate", "seeking", "seeked", "durationchange"]) {
-        a.addEventListener(type, () => this.update());
+        on(a, type, () => this.#update());
       }
-      addEventListener("pagehide", () => this.save(true));
-      this.open(this.getAttribute("open"));
+      on(window, "pagehide", () => this.#save(true));
+      this.#open(this.getAttribute("open"));
     }
 
-    async load() {
+    async #load() {
       const src = this.getAttribute("src");
       if (!src) return;
-      const token = (this.loading = {});
+      const token = (this.#loading = {});
       let manifest;
       let url;
       try {
@@ -220,42 +331,65 @@
         manifest = await response.json();
         if (!manifest.audio || !(manifest.duration_ms > 0)) throw new Error("not a manifest");
       } catch (error) {
-        if (token !== this.loading) return;
-        this.loading = null;
-        this.root.classList.add("is-error");
-        this.ui.title.textContent = "This audio is not available.";
-        this.fail(`Could not load ${src}: ${error.message}`);
+        if (token !== this.#loading) return;
+        this.#loading = null;
+        this.#root.classList.add("is-error");
+        this.#ui.title.textContent = "This audio is not available.";
+        this.#fail(`Could not load ${src}: ${error.message}`);
         return;
       }
-      if (token !== this.loading) return;
-      this.loading = null;
-      this.show(manifest, url);
+      if (token !== this.#loading) return;
+      this.#loading = null;
+      this.#show(manifest, url);
     }
 
-    show(m, url) {
-      const { ui, a } = this;
-      m.chapters = Array.isArray(m.chapters) ? m.chapters : [];
-      m.sentences = Array.isArray(m.sentences) ? m.sentences : [];
-      this.m = m;
-      this.d = m.duration_ms / 1000;
-      this.key = url.href.split("#")[0];
-      this.chapter = this.sentence = -2;
-      this.root.classList.remove("is-error");
+    // The playlist for "Up next": its episodes, each with its manifest's absolute URL.
+    async #loadList() {
+      const src = this.getAttribute("playlist");
+      if (!src) return;
+      let list = [];
+      try {
+        const url = new URL(src, document.baseURI);
+        const data = await (await fetch(url, { credentials: "same-origin" })).json();
+        list = data.episodes
+          .filter((e) => e && e.manifest)
+          .map((e) => ({ ...e, href: new URL(e.manifest, url).href.split("#")[0] }));
+      } catch {
+        // No playlist: no "Up next".
+      }
+      this.#list = list;
+      this.#upNext();
+    }
+
+    #show(m, url) {
+      const ui = this.#ui;
+      const a = this.#media;
+      m.chapters = array(m.chapters);
+      m.sentences = array(m.sentences);
+      m.blocks = array(m.blocks);
+      this.#manifest = m;
+      this.#duration = m.duration_ms / 1000;
+      this.#key = url.href.split("#")[0];
+      this.#chapter = this.#sentence = -2;
+      this.#live = this.#engaged = false;
+      this.#marks = new Set();
+      this.#root.classList.remove("is-error");
       // Article text is spoken in the article's language; the controls stay in English.
-      for (const node of [ui.title, ui.now, ui.chapters, ui.transcript]) node.lang = m.language || "";
+      for (const node of [ui.title, ui.now, ui.chapters, ui.transcript, ui.mtitle]) {
+        node.lang = m.language || "";
+      }
 
       const audio = new URL(m.audio, url).href;
       a.src = audio;
-      ui.title.textContent = m.title || "Untitled";
+      ui.title.textContent = ui.mtitle.textContent = titleOf(m);
       ui.title.title = m.title || "";
-      const minutes = Math.max(1, Math.round(this.d / 60));
-      ui.length.textContent = ` · ${minutes} min`;
-      ui.range.max = String(this.d);
+      ui.length.textContent = ` · ${minutes(this.#duration)}`;
+      ui.range.max = this.#duration;
       ui.download.href = audio;
-      ui.download.setAttribute("download", m.audio);
+      set(ui.download, "download", m.audio);
       const type = (m.mime_type || "").includes("mp4") ? "M4A" : "MP3";
       const size = m.audio_bytes > 0 ? `, ${megabytes(m.audio_bytes)}` : "";
-      ui.download.setAttribute("aria-label", `Download audio (${type}${size})`);
+      set(ui.download, "aria-label", `Download audio (${type}${size})`);
       ui.download.title = `Download (${type}${size})`;
 
       ui.ticks.replaceChildren(
@@ -267,11 +401,9 @@
       );
       ui.chapters.replaceChildren(
         ...m.chapters.map((c, i) => {
-          const button = el("button", "lp-item lp-chapter");
-          button.type = "button";
-          button.dataset.i = i;
+          const chapter = button("lp-item lp-chapter", null, i);
           // Read as "2. Title, 1:36": the punctuation is for screen readers only.
-          button.append(
+          chapter.append(
             el("span", "lp-n", i + 1),
             el("span", "lp-sr", ". "),
             el("span", "lp-name", c.title),
@@ -279,73 +411,140 @@
             el("span", "lp-at", clock(c.start_ms / 1000)),
           );
           const item = el("li");
-          item.append(button);
+          item.append(chapter);
           return item;
         }),
       );
-      this.lines = [];
+      this.#transcript();
+      this.#chapterButtons = [...ui.chapters.querySelectorAll("button")];
+      for (const control of ui.controls) control.disabled = false;
+      ui.tabs[0].disabled = !m.chapters.length;
+      ui.tabs[1].disabled = !m.sentences.length;
+      if (ui.tabs[0].disabled && this.#panel === "chapters") this.#open(null);
+
+      const saved = Number(store(`pos:${this.#key}`));
+      if (saved > 1 && saved < this.#duration - 5) a.currentTime = saved;
+      this.#matchPage();
+      this.#update(true);
+      this.#roveTo(this.#lines[Math.max(0, this.#sentence)]);
+      this.#follow(true);
+      this.#upNext();
+      this.#live = true;
+      this.#told = a.playbackRate;
+      this.#emit("ready");
+      if (this.#autoplay) {
+        this.#autoplay = false;
+        this.play();
+      }
+    }
+
+    // The transcript: a list of sentences per chapter under its heading. A heading is shown
+    // once, as a heading: the sentences that announce it ("Chapter 2.", the heading read
+    // aloud) are that heading, not lines of their own.
+    #transcript() {
+      const m = this.#manifest;
+      const ui = this.#ui;
+      const kind = (s) => (s && m.blocks[s.block] ? m.blocks[s.block].kind : "");
+      const line = (text, i) => {
+        const node = button("lp-item lp-line", text, i);
+        node.tabIndex = -1;
+        return node;
+      };
       const groups = m.chapters.length ? m.chapters : [{ title: "" }];
+      this.#lines = [];
+      this.#stops = [];
       ui.transcript.replaceChildren(
         ...groups.map((c, ci) => {
           const group = el("div", "lp-group");
           const list = el("ol", "lp-list");
-          list.setAttribute("aria-label", c.title || "Transcript");
+          let head = null;
+          set(list, "aria-label", c.title || "Transcript");
           m.sentences.forEach((s, i) => {
             if ((s.chapter || 0) !== ci && groups.length > 1) return;
-            const button = el("button", "lp-item lp-line", s.text);
-            button.type = "button";
-            button.dataset.i = i;
-            button.tabIndex = -1;
-            this.lines[i] = button;
+            // (A manifest made before blocks were recorded keeps its headings as sentences.)
+            const heading =
+              kind(s) === "title" ||
+              kind(s) === "heading" ||
+              (s.block == null && kind(m.sentences[i + 1]) === "heading");
+            if (heading && !list.firstChild) {
+              if (!head) this.#stops.push((head = line(c.title || s.text, i)));
+              this.#lines[i] = head;
+              return;
+            }
+            const node = line(s.text, i);
+            this.#lines[i] = node;
+            this.#stops.push(node);
             const item = el("li");
-            item.append(button);
+            item.append(node);
             list.append(item);
           });
-          // The first chapter is the lead, titled with the article title: no heading of its own.
-          if (ci > 0 && c.title) group.append(el("div", "lp-heading", c.title));
-          group.append(list);
+          const title = el("div", "lp-heading", head ? null : c.title);
+          if (head) {
+            set(title, "role", "heading");
+            set(title, "aria-level", "3");
+            title.append(head);
+          }
+          // Without a heading of its own, the lead chapter is titled by the player's title.
+          if (head || (ci > 0 && c.title)) group.append(title);
+          if (list.firstChild) group.append(list);
           return group;
         }),
       );
-      this.chapterButtons = [...ui.chapters.querySelectorAll("button")];
-      for (const control of ui.controls) control.disabled = false;
-      ui.tabs[0].disabled = !m.chapters.length;
-      ui.tabs[1].disabled = !m.sentences.length;
-      if (ui.tabs[0].disabled && this.panel === "chapters") this.open(null);
-
-      const saved = Number(store(`pos:${this.key}`));
-      if (saved > 1 && saved < this.d - 5) a.currentTime = saved;
-      this.update(true);
-      this.roveTo(this.lines[Math.max(0, this.sentence)]);
-      this.follow(true);
     }
 
-    time() {
-      return Math.min(this.a.currentTime || 0, this.d || 0);
+    // A feature turned off by its attribute: sticky="false" and the like.
+    #off(name) {
+      return this.getAttribute(name) === "false";
+    }
+
+    #time() {
+      return Math.min(this.#media.currentTime || 0, this.#duration || 0);
+    }
+
+    #emit(type, detail) {
+      const base = { manifest: this.#key, currentTime: this.#time(), duration: this.#duration };
+      this.dispatchEvent(
+        new CustomEvent(`listen:${type}`, {
+          bubbles: true,
+          composed: true,
+          detail: { ...base, ...detail },
+        }),
+      );
     }
 
     play() {
-      if (!this.m) return;
-      const promise = this.a.play();
+      if (!this.#manifest) return;
+      const promise = this.#media.play();
       if (promise) {
         promise.catch((error) => {
-          if (error.name !== "AbortError") this.fail(`Playback failed: ${error.message}`);
+          if (error.name !== "AbortError") this.#fail(`Playback failed: ${error.message}`);
         });
       }
     }
 
     pause() {
-      if (this.a) this.a.pause();
+      if (this.#media) this.#media.pause();
     }
 
     seek(seconds) {
-      if (!this.m) return;
-      this.a.currentTime = Math.max(0, Math.min(seconds, this.d));
-      this.update(true);
+      if (!this.#manifest) return;
+      const from = this.#time();
+      const to = Math.max(0, Math.min(seconds, this.#duration));
+      this.#media.currentTime = to;
+      this.#engaged = true;
+      this.#update(true);
+      // One listen:seek per gesture: dragging the seek bar or holding an arrow key seeks often.
+      const gesture = (this.#seeking = this.#seeking || { from });
+      gesture.to = to;
+      clearTimeout(gesture.timer);
+      gesture.timer = setTimeout(() => {
+        this.#seeking = null;
+        this.#emit("seek", { from: gesture.from, to: gesture.to });
+      }, 300);
     }
 
-    seekKey(event) {
-      const t = this.time();
+    #seekKey(event) {
+      const t = this.#time();
       const moves = {
         ArrowLeft: t - 5,
         ArrowDown: t - 5,
@@ -354,66 +553,143 @@
         PageDown: t - 30,
         PageUp: t + 30,
         Home: 0,
-        End: this.d,
+        End: this.#duration,
       };
-      if (!(event.key in moves) || event.altKey || event.ctrlKey || event.metaKey) return;
+      if (!(event.key in moves) || modified(event)) return;
       event.preventDefault();
       this.seek(moves[event.key]);
     }
 
-    jump(event, items) {
+    #jump(event, items) {
       const button = event.target.closest("button[data-i]");
-      if (!button || !this.m) return;
+      if (!button || !this.#manifest) return;
       this.seek(items[Number(button.dataset.i)].start_ms / 1000);
       this.play();
     }
 
-    rate(value, chosen) {
+    #rate(value, chosen) {
       if (!SPEEDS.includes(value)) value = 1;
-      this.a.defaultPlaybackRate = this.a.playbackRate = value;
-      this.ui.rate.value = String(value);
+      this.#media.defaultPlaybackRate = this.#media.playbackRate = value;
+      this.#ui.rate.value = value;
       if (chosen) store("rate", String(value));
     }
 
-    open(name, toggle) {
-      if (toggle && name === this.panel) name = null;
-      if (!this.ui.tabs.some((tab) => tab.dataset.panel === name)) name = null;
-      this.panel = name;
-      for (const tab of this.ui.tabs) {
-        tab.setAttribute("aria-expanded", String(tab.dataset.panel === name));
+    #open(name, toggle) {
+      if (toggle && name === this.#panel) name = null;
+      if (!this.#ui.tabs.some((tab) => tab.dataset.panel === name)) name = null;
+      this.#panel = name;
+      for (const tab of this.#ui.tabs) {
+        set(tab, "aria-expanded", tab.dataset.panel === name);
       }
-      for (const panel of this.ui.panels) panel.hidden = panel.dataset.panel !== name;
-      if (name === "transcript") this.follow(true);
+      for (const panel of this.#ui.panels) panel.hidden = panel.dataset.panel !== name;
+      if (name === "transcript") this.#follow(true);
     }
 
-    playing(on) {
-      this.root.classList.toggle("is-playing", on);
-      if (!on) this.root.classList.remove("is-waiting");
-      this.ui.play.setAttribute("aria-label", on ? "Pause" : "Play");
-      this.save(true);
-      if (!on) return;
-      for (const other of document.querySelectorAll(NAME)) {
-        if (other !== this && other.pause) other.pause();
+    #playing(on) {
+      const ui = this.#ui;
+      for (const node of [this.#root, ui.mini]) node.classList.toggle("is-playing", on);
+      if (!on) this.#root.classList.remove("is-waiting");
+      for (const node of [ui.play, ui.mplay]) set(node, "aria-label", on ? "Pause" : "Play");
+      this.#save(true);
+      if (on) {
+        this.#started = this.#engaged = true;
+        this.#stopCountdown();
+        this.#readAt();
+        for (const other of document.querySelectorAll(NAME)) {
+          if (other !== this && other.pause) other.pause();
+        }
+        this.#session();
       }
-      this.session();
+      this.#sticky();
+    }
+
+    #ended() {
+      store(`pos:${this.#key}`, null);
+      store(`done:${this.#key}`, "1");
+      this.#engaged = false;
+      this.#update();
+      this.#emit("ended");
+      const next = this.#upNext();
+      if (next && !this.#off("autoadvance")) this.#countdown(next);
+      this.#sticky();
+    }
+
+    // The next playlist episode not listened to on this browser: after this one in the list
+    // (newest first, so older ones), then from the top.
+    #upNext() {
+      const ui = this.#ui;
+      const list = this.#list || [];
+      const at = list.findIndex((e) => e.href === this.#key);
+      const next = [...list.slice(at + 1), ...list].find(
+        (e) => e.href !== this.#key && !store(`done:${e.href}`),
+      );
+      this.#next = next;
+      ui.next.hidden = !next;
+      if (next) {
+        ui.next.firstChild.textContent = titleOf(next);
+        ui.next.lastChild.textContent = next.duration > 0 ? ` · ${minutes(next.duration)}` : "";
+      }
+      if (!this.#timer) ui.upnext.textContent = next || !this.#list ? "Up next" : "Up next: nothing new";
+      return next;
+    }
+
+    #countdown(next) {
+      const ui = this.#ui;
+      let left = COUNTDOWN;
+      const tick = () => {
+        if (!left) return this.#advance(next);
+        ui.upnext.textContent = `Next in ${left--} s`;
+      };
+      ui.cancel.hidden = false;
+      ui.status.textContent = `Next in ${COUNTDOWN} seconds: ${titleOf(next)}.`;
+      tick();
+      this.#timer = setInterval(tick, 1000);
+    }
+
+    #stopCountdown(note) {
+      if (!this.#timer) return;
+      clearInterval(this.#timer);
+      this.#timer = null;
+      this.#ui.cancel.hidden = true;
+      if (note) this.#ui.status.textContent = note;
+      this.#upNext();
+      this.#sticky();
+    }
+
+    #advance(next) {
+      if (!next) return;
+      this.#stopCountdown();
+      this.#emit("next", { manifest: next.href });
+      this.#autoplay = true;
+      set(this, "src", next.href);
+    }
+
+    #sticky() {
+      const on =
+        !this.#off("sticky") &&
+        this.#away &&
+        this.#started &&
+        !this.#closed &&
+        (!this.#media.ended || !!this.#timer);
+      this.#ui.mini.hidden = !on;
     }
 
     // The lock screen and media keys control whichever player played last.
-    session() {
+    #session() {
       const session = navigator.mediaSession;
       if (!session || !window.MediaMetadata) return;
-      const m = this.m;
+      const m = this.#manifest;
       session.metadata = new MediaMetadata({ title: m.title || "", artist: m.byline || "" });
       const chapterAt = (step) => {
         const list = m.chapters;
-        const i = indexAt(list, this.time() * 1000 + (step < 0 ? -3000 : 0)) + step;
+        const i = indexAt(list, this.#time() * 1000 + (step < 0 ? -3000 : 0)) + step;
         if (list[i]) this.seek(list[i].start_ms / 1000);
       };
       const actions = {
         play: () => this.play(),
         pause: () => this.pause(),
-        seekbackward: (d) => this.seek(this.time() - (d.seekOffset || BACK)),
-        seekforward: (d) => this.seek(this.time() + (d.seekOffset || FORWARD)),
+        seekbackward: (d) => this.seek(this.#time() - (d.seekOffset || BACK)),
+        seekforward: (d) => this.seek(this.#time() + (d.seekOffset || FORWARD)),
         seekto: (d) => this.seek(d.seekTime),
         previoustrack: () => chapterAt(0),
         nexttrack: () => chapterAt(1),
@@ -427,88 +703,263 @@
       }
     }
 
-    update(announce) {
-      const { ui, m } = this;
+    #update(announce) {
+      const ui = this.#ui;
+      const m = this.#manifest;
+      const a = this.#media;
       if (!m) return;
-      const t = this.time();
+      const t = this.#time();
       const ms = t * 1000;
-      ui.range.value = String(t);
-      ui.range.style.setProperty("--lp-f", String(this.d ? t / this.d : 0));
+      ui.range.value = t;
+      for (const bar of [ui.range, ui.mline]) bar.style.setProperty("--lp-f", this.#duration ? t / this.#duration : 0);
       ui.elapsed.textContent = clock(t);
-      ui.left.textContent = `−${clock(Math.round(this.d) - Math.floor(t))}`;
+      ui.left.textContent = `−${clock(Math.round(this.#duration) - Math.floor(t))}`;
       // While the seek bar has focus its value text changes only when the listener moves it.
       if (announce || document.activeElement !== ui.range) {
-        ui.range.setAttribute("aria-valuetext", `${spoken(t)} of ${spoken(this.d)}`);
+        set(ui.range, "aria-valuetext", `${spoken(t)} of ${spoken(this.#duration)}`);
       }
 
       const chapter = indexAt(m.chapters, ms);
-      if (chapter !== this.chapter) {
-        this.mark(this.chapterButtons[this.chapter], this.chapterButtons[chapter]);
-        this.chapter = chapter;
+      if (chapter !== this.#chapter) {
+        this.#mark(this.#chapterButtons[this.#chapter], this.#chapterButtons[chapter]);
+        this.#chapter = chapter;
         const c = m.chapters[chapter];
         ui.now.textContent = c && chapter > 0 ? c.title : "";
         ui.now.title = ui.now.textContent;
+        if (this.#live && c) this.#emit("chapter", { index: chapter, title: c.title });
       }
       const sentence = indexAt(m.sentences, ms);
-      if (sentence !== this.sentence) {
-        this.mark(this.lines[this.sentence], this.lines[sentence]);
-        this.sentence = sentence;
-        if (!ui.transcript.contains(document.activeElement)) this.roveTo(this.lines[sentence]);
-        this.follow();
+      if (sentence !== this.#sentence) {
+        this.#mark(this.#lines[this.#sentence], this.#lines[sentence]);
+        this.#sentence = sentence;
+        if (!ui.transcript.contains(document.activeElement)) this.#roveTo(this.#lines[sentence]);
+        this.#follow();
       }
-      this.save();
+      this.#readAt();
+      this.#save();
+      // Listen-through: a mark counts when playback reaches it, not when a seek jumps past it.
+      const from = this.#from;
+      this.#from = t;
+      if (a.paused || a.seeking || !(t > from && t - from < 4)) return;
+      for (const percent of MARKS) {
+        const at = (this.#duration * percent) / 100;
+        if (from < at && t >= at && !this.#marks.has(percent)) {
+          this.#marks.add(percent);
+          this.#emit("progress", { percent });
+        }
+      }
     }
 
-    mark(before, after) {
-      if (before) before.removeAttribute("aria-current");
-      if (after) after.setAttribute("aria-current", "true");
+    #mark(before, after) {
+      if (before) set(before, "aria-current");
+      if (after) set(after, "aria-current", "true");
     }
 
     // Keep the spoken sentence in view inside the transcript panel (never scrolls the page),
     // unless the listener has been browsing the transcript in the last few seconds.
-    follow(force) {
-      const panel = this.ui.transcript;
-      const line = this.lines && this.lines[this.sentence];
-      if (panel.hidden || !line || (!force && Date.now() - (this.browsed || 0) < 4000)) return;
-      const top = Math.max(0, line.offsetTop - panel.clientHeight / 3);
+    #follow(force) {
+      const panel = this.#ui.transcript;
+      const node = this.#lines && this.#lines[this.#sentence];
+      if (panel.hidden || !node || (!force && Date.now() - (this.#browsed || 0) < 4000)) return;
+      const top = Math.max(0, node.offsetTop - panel.clientHeight / 3);
       const far = Math.abs(top - panel.scrollTop) > 2 * panel.clientHeight;
-      const still = force || far || matchMedia("(prefers-reduced-motion: reduce)").matches;
-      panel.scrollTo({ top, behavior: still ? "auto" : "smooth" });
+      panel.scrollTo({ top, behavior: force || far || reduced() ? "auto" : "smooth" });
     }
 
     // The transcript is one tab stop; arrow keys, Home and End move between its sentences.
-    roveTo(target) {
+    #roveTo(target) {
       if (!target || !target.classList.contains("lp-line")) return;
-      if (this.roving && this.roving !== target) this.roving.tabIndex = -1;
-      this.roving = target;
+      if (this.#roving && this.#roving !== target) this.#roving.tabIndex = -1;
+      this.#roving = target;
       target.tabIndex = 0;
     }
 
-    rove(event) {
-      const lines = this.lines;
-      const i = lines.indexOf(event.target);
+    #rove(event) {
+      const stops = this.#stops;
+      const i = stops.indexOf(event.target);
       if (i < 0) return;
       const moves = { ArrowDown: i + 1, ArrowRight: i + 1, ArrowUp: i - 1, ArrowLeft: i - 1 };
-      Object.assign(moves, { Home: 0, End: lines.length - 1 });
-      const next = lines[moves[event.key]];
-      if (!(event.key in moves) || event.altKey || event.ctrlKey || event.metaKey) return;
+      Object.assign(moves, { Home: 0, End: stops.length - 1 });
+      const next = stops[moves[event.key]];
+      if (!(event.key in moves) || modified(event)) return;
       event.preventDefault();
       if (!next) return;
-      this.roveTo(next);
+      this.#roveTo(next);
       next.focus();
     }
 
-    save(now) {
-      if (!this.key) return;
-      const t = this.time();
-      if (!now && Math.abs(t - (this.saved || 0)) < 5) return;
-      this.saved = t;
-      store(`pos:${this.key}`, t > 1 && t < this.d - 5 ? t.toFixed(1) : null);
+    // Read-along in the host page: find the manifest's blocks among the article's paragraphs,
+    // list items and headings by their text's fingerprint, else (a paragraph whose markup adds
+    // words, such as footnote markers) by its sentences, in order. It reads only textContent:
+    // nothing is laid out, and what does not match is left alone.
+    #matchPage() {
+      this.#unmatch();
+      const m = this.#manifest;
+      const selector = this.getAttribute("article");
+      if (!m.blocks.length || this.#off("read-along")) return;
+      const of = m.blocks.map(() => []);
+      m.sentences.forEach((s, i) => of[s.block] && of[s.block].push(i));
+      let roots;
+      try {
+        roots = selector
+          ? [document.querySelector(selector)]
+          : [this.closest("article"), document.querySelector("article"), document.querySelector("main")];
+      } catch {
+        return; // not a selector
+      }
+      for (const root of roots) {
+        const found = root ? this.#match(root, of) : [];
+        if (!found.length) continue;
+        const keys = this.hasAttribute("read-along-keys");
+        this.#page = { root, found, of, ranges: [], tabbed: [] };
+        found.forEach((node, b) => {
+          set(node, "data-listen-block", b);
+          if (keys && !node.hasAttribute("tabindex")) {
+            node.tabIndex = 0;
+            set(node, "aria-describedby", this.#hint);
+            this.#page.tabbed.push(node);
+          }
+        });
+        on(root, "click", this.#onPage);
+        on(root, "keydown", this.#onPage);
+        return;
+      }
     }
 
-    fail(message) {
-      this.ui.status.textContent = message;
-      this.ui.now.textContent = message;
+    // found[block] = the element of `root` that reads as the manifest's block.
+    #match(root, of) {
+      const m = this.#manifest;
+      const wanted = new Map();
+      m.blocks.forEach((b, i) => {
+        if (of[i].length) wanted.set(b.fingerprint, [...(wanted.get(b.fingerprint) || []), i]);
+      });
+      const found = [];
+      const seen = [];
+      const where = [];
+      let inside = null;
+      for (const node of root.querySelectorAll(BLOCKS)) {
+        if ((inside && inside.contains(node)) || skipped(node, root)) continue;
+        const k = key(node.textContent);
+        // Mostly links (a table of contents, "Read more"): not prose, as for the extractor.
+        const links = [...node.querySelectorAll("a")].map((link) => link.textContent).join("");
+        if (links && key(links).length * 2 > k.length) continue;
+        const same = wanted.get(fingerprint(k));
+        const b = same && same.length ? same.shift() : -1;
+        if (b >= 0) {
+          found[b] = inside = node;
+          where[b] = seen.length;
+        }
+        seen.push({ node, k, b });
+      }
+      // The others: a candidate between the neighbours' matches, of about the block's length,
+      // holding at least half of its sentences.
+      let at = 0;
+      m.blocks.forEach((block, b) => {
+        if (found[b]) at = where[b] + 1;
+        if (found[b] || !of[b].length) return;
+        const length = parseInt(block.fingerprint, 16);
+        for (let j = at; j < seen.length && seen[j].b < 0; j++) {
+          const { node, k } = seen[j];
+          const held = of[b].filter((i) => k.includes(key(m.sentences[i].text))).length;
+          if (k.length > length / 2 && k.length < length * 2 && held * 2 >= of[b].length) {
+            seen[j].b = b;
+            found[b] = node;
+            // Whatever lies inside it is taken too.
+            while (++j < seen.length && node.contains(seen[j].node)) seen[j].b = b;
+            at = j;
+            break;
+          }
+        }
+      });
+      return found;
+    }
+
+    #unmatch() {
+      const page = this.#page;
+      if (!page) return;
+      this.#page = null;
+      this.#readAt();
+      page.root.removeEventListener("click", this.#onPage);
+      page.root.removeEventListener("keydown", this.#onPage);
+      for (const node of page.found) node && set(node, "data-listen-block");
+      for (const node of page.tabbed) {
+        set(node, "tabindex");
+        set(node, "aria-describedby");
+      }
+    }
+
+    // Mark the block being read (data-listen-current) and highlight its sentence (the CSS
+    // Custom Highlight API; without it, the block alone), once playback has begun.
+    #readAt() {
+      const page = this.#page;
+      const s = page && this.#engaged ? this.#sentence : -1;
+      if (s === this.#shown) return;
+      this.#shown = s;
+      const b = s >= 0 ? this.#manifest.sentences[s].block : null;
+      const node = (b != null && page.found[b]) || null;
+      if (this.#current !== node) {
+        if (this.#current) set(this.#current, "data-listen-current");
+        if (node) set(node, "data-listen-current", "");
+        this.#current = node;
+      }
+      const highlights = window.CSS && CSS.highlights;
+      if (!highlights || !window.Highlight) return;
+      if (node && !page.ranges[b]) page.ranges[b] = this.#locate(node, page.of[b]);
+      const range = node && page.ranges[b][page.of[b].indexOf(s)];
+      if (range) highlights.set(HIGHLIGHT, new Highlight(range));
+      else if (this.#lit) highlights.delete(HIGHLIGHT);
+      this.#lit = !!range;
+    }
+
+    // Each sentence's Range in a block: its key found, in order, in the block's text nodes
+    // (else its first and last words, where markup added words inside it); null if not found.
+    #locate(node, sentences) {
+      let text = "";
+      const at = [];
+      const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+      for (let t; (t = walker.nextNode()); ) {
+        for (let i = 0; i < t.data.length; ) {
+          const c = String.fromCodePoint(t.data.codePointAt(i));
+          const k = key(c);
+          for (let j = 0; j < k.length; j++) at.push([t, i, i + c.length]);
+          text += k;
+          i += c.length;
+        }
+      }
+      let from = 0;
+      return sentences.map((i) => {
+        const k = key(this.#manifest.sentences[i].text);
+        if (!k) return null;
+        let start = text.indexOf(k, from);
+        let end = start + k.length;
+        if (start < 0) {
+          const head = k.slice(0, 16);
+          const tail = k.slice(-16);
+          start = text.indexOf(head, from);
+          end = text.indexOf(tail, start + head.length - tail.length) + tail.length;
+          if (start < 0 || end < start + head.length || end - start > 2 * k.length) return null;
+        }
+        from = end;
+        const range = document.createRange();
+        const [first, offset] = at[start];
+        const [last, , stop] = at[end - 1];
+        range.setStart(first, widen(first, offset, -1));
+        range.setEnd(last, widen(last, stop, 1));
+        return range;
+      });
+    }
+
+    #save(now) {
+      if (!this.#key) return;
+      const t = this.#time();
+      if (!now && Math.abs(t - (this.#saved || 0)) < 5) return;
+      this.#saved = t;
+      store(`pos:${this.#key}`, t > 1 && t < this.#duration - 5 ? t.toFixed(1) : null);
+    }
+
+    #fail(message) {
+      this.#ui.status.textContent = message;
+      this.#ui.now.textContent = message;
     }
   }
 
