@@ -40,6 +40,25 @@ PIXEL = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
     "0000000b49444154789c6360000200000500017a5eab3f0000000049454e44ae426082"
 )
+#: An init script that counts every read of layout (offsetTop, clientHeight,
+#: getBoundingClientRect, getComputedStyle, innerText...) in window.__layoutReads: each would
+#: make the browser lay the page out there and then.
+LAYOUT_READS = """window.__layoutReads = 0;
+const count = (proto, name) => {
+  const d = Object.getOwnPropertyDescriptor(proto, name);
+  if (!d) return;
+  const wrap = (f) => function (...args) { window.__layoutReads++; return f.apply(this, args); };
+  const counted = d.get ? {...d, get: wrap(d.get)} : {...d, value: wrap(d.value)};
+  Object.defineProperty(proto, name, counted);
+};
+for (const name of ['offsetTop', 'offsetLeft', 'offsetWidth', 'offsetHeight', 'offsetParent',
+                    'innerText', 'outerText']) count(HTMLElement.prototype, name);
+for (const name of ['clientTop', 'clientLeft', 'clientWidth', 'clientHeight', 'scrollTop',
+                    'scrollLeft', 'scrollWidth', 'scrollHeight', 'getBoundingClientRect',
+                    'getClientRects']) count(Element.prototype, name);
+count(Range.prototype, 'getBoundingClientRect');
+count(window, 'getComputedStyle');
+"""
 INSTALL_HINT = "npm ci --prefix tests/player_support (see .ci/run)"
 
 

@@ -143,6 +143,30 @@ def write_manifest(out: Path, slug: str, title: str, published: str | None, **ex
     (episodes / f"{slug}.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
+def unrendered_manifest(page: Path, slug: str, sentence_ms: int = 1000) -> dict:
+    """The manifest a render of `page` would publish, but with made-up times (every sentence
+    `sentence_ms` long) and no audio: enough for the player to load and read along, in tests
+    and benchmarks of the matching, without synthesizing anything."""
+    from listen.config import SiteConfig
+    from listen.pipeline import script_page
+    from listen.publish import dumps
+
+    script = script_page(page, SiteConfig(), voice="espeak-en-us")
+    sentences, chapters, at = [], [], 0
+    for number, chapter in enumerate(script.chapters):
+        start = at
+        for sentence in chapter.sentences:
+            sentences.append({"text": sentence.text, "start_ms": at, "end_ms": at + sentence_ms,
+                              "chapter": number, "block": sentence.block})  # fmt: skip
+            at += sentence_ms
+        chapters.append({"title": chapter.title, "start_ms": start, "end_ms": at})
+    blocks = [{"kind": b.kind, "fingerprint": b.fingerprint} for b in script.blocks]
+    manifest = {"title": script.article.title, "slug": slug, "language": script.article.language,
+                "duration_ms": at, "audio": f"{slug}.mp3", "chapters": chapters,
+                "sentences": sentences, "blocks": blocks}  # fmt: skip
+    return json.loads(dumps(manifest))
+
+
 def sample_sentences() -> list[str]:
     """Every sentence the three sample articles narrate, as written."""
     from listen.config import SiteConfig

@@ -362,6 +362,64 @@ def test_highlighted_sentence_follows_current_time(
     assert opened.errors == []
 
 
+TRANSCRIPT = """() => [...document.querySelectorAll('.lp-transcript .lp-group')].map(g => ({
+    heading: g.querySelector('.lp-heading')?.textContent ?? null,
+    role: g.querySelector('.lp-heading')?.getAttribute('role') ?? null,
+    lines: [...g.querySelectorAll('li .lp-line')].map(b => b.textContent)}))"""
+
+
+def test_transcript_shows_each_heading_once(
+    open_page: Callable[..., Opened], site: Site, base: str
+) -> None:
+    seed = site.seed
+    chapters, sentences = seed["chapters"], seed["sentences"]
+    heads = {i for i, s in enumerate(sentences) if seed["blocks"][s["block"]]["kind"] in (
+        "title", "heading")}  # fmt: skip
+    assert len(heads) == len(chapters)
+    shown = open_page(embed(seed)).js(TRANSCRIPT)
+    assert [g["heading"] for g in shown] == [c["title"] for c in chapters]
+    assert {g["role"] for g in shown} == {"heading"}
+    lines = [line for g in shown for line in g["lines"]]
+    assert lines == [s["text"] for i, s in enumerate(sentences) if i not in heads]
+
+    # Announced chapter numbers ("Chapter 2.") belong to the heading as well; clicking a
+    # heading plays from its announcement.
+    numbered = json.loads(json.dumps(seed))
+    for number in range(len(chapters) - 1, 0, -1):
+        at = next(i for i, s in enumerate(numbered["sentences"]) if s["chapter"] == number)
+        start = numbered["sentences"][at]["start_ms"]
+        announced = {"text": f"Chapter {number + 1}.", "start_ms": start, "end_ms": start + 600}
+        numbered["sentences"].insert(at, {**announced, "chapter": number, "block": None})
+        numbered["sentences"][at + 1]["start_ms"] = start + 900
+    older = json.loads(json.dumps(seed))
+    del older["blocks"]
+    for sentence in older["sentences"]:
+        del sentence["block"]
+    for name, manifest in (("numbered", numbered), ("older", older)):
+        (site.out / "episodes" / f"{name}.json").write_text(json.dumps(manifest))
+        page = EMBED_PAGE_OF.format(name=name)
+        (site.out / "episodes" / f"{name}.html").write_text(page, encoding="utf-8")
+    opened = open_page("episodes/numbered.html")
+    shown = opened.js(TRANSCRIPT)
+    assert [g["heading"] for g in shown] == [c["title"] for c in chapters]
+    assert [line for g in shown for line in g["lines"]] == lines
+    opened.page.get_by_role("button", name=chapters[2]["title"]).click()
+    assert abs(opened.time() - chapters[2]["start_ms"] / 1000) < 0.3
+
+    # A manifest from before blocks were recorded: every sentence a line, as it was.
+    shown = open_page("episodes/older.html").js(TRANSCRIPT)
+    assert [line for g in shown for line in g["lines"]] == [s["text"] for s in sentences]
+    assert [g["heading"] for g in shown][1:] == [c["title"] for c in chapters[1:]]
+    assert opened.errors == []
+
+
+EMBED_PAGE_OF = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{name}</title>
+<link rel="stylesheet" href="../player/listen-player.css">
+<script defer src="../player/listen-player.js"></script></head>
+<body><main><listen-player src="{name}.json" open="transcript"></listen-player></main></body></html>
+"""
+
+
 FOCUSED = """() => { const e = document.activeElement;
   return e === document.body ? 'body' : (e.getAttribute('aria-label') || e.textContent.trim()); }"""
 FOCUS_RING = """() => { const s = getComputedStyle(document.activeElement);

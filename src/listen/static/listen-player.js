@@ -101,21 +101,21 @@
 
   // Text as listen.script.match_key reduces it: what survives any markup of the same words.
   // Code point by code point, so a block's key is the concatenation of its characters' keys.
-  const key = (text) =>
-    text
+  // (Spaces, ASCII and general punctuation and accents go first, without the Unicode-aware
+  // expression, which costs ten times as much: most text is left with nothing else to drop.)
+  const key = (text) => {
+    const k = text
       .normalize("NFKD")
       .toLowerCase()
       .replace(/ς/g, "σ")
-      .replace(/[^\p{L}\p{N}]/gu, "");
-  // listen.script.text_fingerprint: "<length>-<FNV-1a>" of the key, both in hex.
+      .replace(/[\0-/:-@[-`{-\x7f\xa0\u0300-\u036f\u2000-\u206f]+/g, "");
+    return /[^\0-\x7f]/.test(k) ? k.replace(/[^\p{L}\p{N}]/gu, "") : k;
+  };
+  // listen.script.text_fingerprint: "<length>-<FNV-1a>" of the key's UTF-16 code units.
   const fingerprint = (k) => {
     let h = 0x811c9dc5;
-    let n = 0;
-    for (const c of k) {
-      h = Math.imul(h ^ c.codePointAt(0), 0x1000193);
-      n++;
-    }
-    return `${n.toString(16)}-${(h >>> 0).toString(16).padStart(8, "0")}`;
+    for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k.charCodeAt(i), 0x1000193);
+    return `${k.length.toString(16)}-${(h >>> 0).toString(16).padStart(8, "0")}`;
   };
   const punct = (c) => c && !/[\s\p{L}\p{N}]/u.test(c);
   // Move a range boundary over the punctuation next to it ("“" before a sentence, ".”" after).
@@ -124,6 +124,15 @@
     while (punct(text[step < 0 ? offset - 1 : offset])) offset += step;
     return offset;
   };
+  // A block's text nodes, without those of citation markers (<sup><a href="#cite-1">[1]</a>),
+  // which the extractor leaves out of the narration too.
+  const texts = (node) => {
+    // (4: text nodes only; the filter's 2 rejects one, 1 accepts it.)
+    const walker = document.createTreeWalker(node, 4, (t) => (t.parentNode.closest("sup a") ? 2 : 1));
+    const found = [];
+    for (let t; (t = walker.nextNode()); ) found.push(t);
+    return found;
+  };
   // Inside something of the page read-along leaves alone (a link, a form control, a player)?
   const skipped = (node, root) => {
     const hit = node.closest(SKIP);
@@ -131,7 +140,7 @@
   };
 
   const svg = (body, cls = "") =>
-    `<svg class="lp-i ${cls}" viewBox="0 0 24 24" aria-hidden="true" focusable="false">${body}</svg>`;
+    `<svg class="lp-i ${cls}" viewBox="0 0 24 24" aria-hidden="true">${body}</svg>`;
   const path = (d) => `<path d="${d}"/>`;
   const stroke = (d) => `<path d="${d}" fill="none" stroke="currentColor" stroke-width="2"/>`;
   const skip = (arc, head, seconds) =>
@@ -150,26 +159,26 @@
     `<button type="button" class="lp-btn lp-tab" aria-expanded="false" aria-controls="${id}" data-panel="${panel}" disabled>${icon(d)}<span class="lp-label">${label}</span></button>`;
 
   // The skeleton holds no article text: that is filled in with textContent once the manifest is in.
-  const skeleton = (id) => `<div class="lp-c"><div class="lp" role="region" aria-labelledby="${id}k ${id}t">
-<div class="lp-head">${iconButton("lp-play", "Play", playPause, " disabled")}
-<div class="lp-meta"><p class="lp-kicker" id="${id}k">Listen<span class="lp-long"> to this article</span><span class="lp-length"></span></p><p class="lp-title" id="${id}t">Loading…</p></div></div>
-<div class="lp-seek"><input class="lp-range" type="range" min="0" max="1" step="any" value="0" aria-label="Seek" aria-valuetext="0 seconds" disabled><div class="lp-ticks" aria-hidden="true"></div></div>
-<div class="lp-times"><span class="lp-elapsed"><span class="lp-sr">Elapsed: </span><span>0:00</span></span><span class="lp-now"></span><span class="lp-left"><span class="lp-sr">Remaining: </span><span>−0:00</span></span></div>
-<div class="lp-bar">
-${iconButton("lp-back", `Back ${BACK} seconds`, skip("M12 3.5a8.5 8.5 0 1 1-8.5 8.5", "M12 .5 7.8 3.5 12 6.5z", BACK), " disabled")}
-${iconButton("lp-fwd", `Forward ${FORWARD} seconds`, skip("M12 3.5a8.5 8.5 0 1 0 8.5 8.5", "m12 .5 4.2 3L12 6.5z", FORWARD), " disabled")}
-<select class="lp-rate" aria-label="Playback speed" disabled>${SPEEDS.map((s) => `<option value="${s}">${s}×</option>`).join("")}</select><span class="lp-fill"></span>
-${tab("chapters", `${id}c`, "Chapters", "M3.5 6h2.5v2.5H3.5zm5 0h12v2.5h-12zm-5 5h2.5v2.5H3.5zm5 0h12v2.5h-12zm-5 5h2.5v2.5H3.5zm5 0h12v2.5h-12z")}
-${tab("transcript", `${id}x`, "Transcript", "M4 5h16v2.2H4zm0 4h16v2.2H4zm0 4h16v2.2H4zm0 4h10v2.2H4z")}
-<a class="lp-btn lp-download" aria-label="Download audio">${icon("M11 3.5h2v9l3.3-3.3 1.4 1.4-5.7 5.7-5.7-5.7 1.4-1.4 3.3 3.3zM5 18.5h14v2H5z")}</a></div>
-<div class="lp-up"><span class="lp-upnext">Up next</span><button type="button" class="lp-next" hidden><span></span><span class="lp-at"></span></button><button type="button" class="lp-cancel" hidden>Cancel</button></div>
-<div class="lp-panel" id="${id}c" data-panel="chapters" hidden><ol class="lp-list lp-chapters" aria-label="Chapters"></ol></div>
-<div class="lp-panel lp-transcript" id="${id}x" data-panel="transcript" hidden></div>
-<p class="lp-sr" role="status"></p><p class="lp-sr" id="${id}h" hidden>Press Enter to listen from here.</p>
-<audio preload="none"></audio></div></div>
-<div class="lp-mini" role="region" aria-label="Now playing" hidden><i class="lp-mline"></i>
-${iconButton("lp-mplay", "Play", playPause)}<p class="lp-mtitle"></p>
-${iconButton("lp-mback", "Back to the player", svg(stroke("M12 19V6m-7 6 7-7 7 7")))}
+  const skeleton = (id) => `<div class="lp-c"><div class="lp" role="region" aria-labelledby="${id}k ${id}t">\
+<div class="lp-head">${iconButton("lp-play", "Play", playPause, " disabled")}\
+<div class="lp-meta"><p class="lp-kicker" id="${id}k">Listen<span class="lp-long"> to this article</span><span class="lp-length"></span></p><p class="lp-title" id="${id}t">Loading…</p></div></div>\
+<div class="lp-seek"><input class="lp-range" type="range" min="0" max="1" step="any" value="0" aria-label="Seek" aria-valuetext="0 seconds" disabled><div class="lp-ticks" aria-hidden="true"></div></div>\
+<div class="lp-times"><span class="lp-elapsed"><span class="lp-sr">Elapsed: </span><span>0:00</span></span><span class="lp-now"></span><span class="lp-left"><span class="lp-sr">Remaining: </span><span>−0:00</span></span></div>\
+<div class="lp-bar">\
+${iconButton("lp-back", `Back ${BACK} seconds`, skip("M12 3.5a8.5 8.5 0 1 1-8.5 8.5", "M12 .5 7.8 3.5 12 6.5z", BACK), " disabled")}\
+${iconButton("lp-fwd", `Forward ${FORWARD} seconds`, skip("M12 3.5a8.5 8.5 0 1 0 8.5 8.5", "m12 .5 4.2 3L12 6.5z", FORWARD), " disabled")}\
+<select class="lp-rate" aria-label="Playback speed" disabled>${SPEEDS.map((s) => `<option value="${s}">${s}×</option>`).join("")}</select><span class="lp-fill"></span>\
+${tab("chapters", `${id}c`, "Chapters", "M3.5 6h2.5v2.5H3.5zm5 0h12v2.5h-12zm-5 5h2.5v2.5H3.5zm5 0h12v2.5h-12zm-5 5h2.5v2.5H3.5zm5 0h12v2.5h-12z")}\
+${tab("transcript", `${id}x`, "Transcript", "M4 5h16v2.2H4zm0 4h16v2.2H4zm0 4h16v2.2H4zm0 4h10v2.2H4z")}\
+<a class="lp-btn lp-download" aria-label="Download audio">${icon("M11 3.5h2v9l3.3-3.3 1.4 1.4-5.7 5.7-5.7-5.7 1.4-1.4 3.3 3.3zM5 18.5h14v2H5z")}</a></div>\
+<div class="lp-up"><span class="lp-upnext">Up next</span><button type="button" class="lp-next" hidden><span></span><span class="lp-at"></span></button><button type="button" class="lp-cancel" hidden>Cancel</button></div>\
+<div class="lp-panel" id="${id}c" data-panel="chapters" hidden><ol class="lp-list lp-chapters" aria-label="Chapters"></ol></div>\
+<div class="lp-panel lp-transcript" id="${id}x" data-panel="transcript" hidden></div>\
+<p class="lp-sr" role="status"></p><p class="lp-sr" id="${id}h" hidden>Press Enter to listen from here.</p>\
+<audio preload="none"></audio></div></div>\
+<div class="lp-mini" role="region" aria-label="Now playing" hidden><i class="lp-mline"></i>\
+${iconButton("lp-mplay", "Play", playPause)}<p class="lp-mtitle"></p>\
+${iconButton("lp-mback", "Back to the player", svg(stroke("M12 19V6m-7 6 7-7 7 7")))}\
 ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
 
   class ListenPlayer extends HTMLElement {
@@ -326,7 +335,7 @@ ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
       let url;
       try {
         url = new URL(src, document.baseURI);
-        const response = await fetch(url, { credentials: "same-origin" });
+        const response = await fetch(url);
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         manifest = await response.json();
         if (!manifest.audio || !(manifest.duration_ms > 0)) throw new Error("not a manifest");
@@ -350,10 +359,8 @@ ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
       let list = [];
       try {
         const url = new URL(src, document.baseURI);
-        const data = await (await fetch(url, { credentials: "same-origin" })).json();
-        list = data.episodes
-          .filter((e) => e && e.manifest)
-          .map((e) => ({ ...e, href: new URL(e.manifest, url).href.split("#")[0] }));
+        const data = await (await fetch(url)).json();
+        list = data.episodes.map((e) => ({ ...e, href: new URL(e.manifest, url).href.split("#")[0] }));
       } catch {
         // No playlist: no "Up next".
       }
@@ -367,6 +374,7 @@ ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
       m.chapters = array(m.chapters);
       m.sentences = array(m.sentences);
       m.blocks = array(m.blocks);
+      this.#stopCountdown(); // (a site script may change src while it counts down)
       this.#manifest = m;
       this.#duration = m.duration_ms / 1000;
       this.#key = url.href.split("#")[0];
@@ -401,7 +409,7 @@ ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
       );
       ui.chapters.replaceChildren(
         ...m.chapters.map((c, i) => {
-          const chapter = button("lp-item lp-chapter", null, i);
+          const chapter = button("lp-chapter", null, i);
           // Read as "2. Title, 1:36": the punctuation is for screen readers only.
           chapter.append(
             el("span", "lp-n", i + 1),
@@ -446,7 +454,7 @@ ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
       const ui = this.#ui;
       const kind = (s) => (s && m.blocks[s.block] ? m.blocks[s.block].kind : "");
       const line = (text, i) => {
-        const node = button("lp-item lp-line", text, i);
+        const node = button("lp-line", text, i);
         node.tabIndex = -1;
         return node;
       };
@@ -463,8 +471,7 @@ ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
             if ((s.chapter || 0) !== ci && groups.length > 1) return;
             // (A manifest made before blocks were recorded keeps its headings as sentences.)
             const heading =
-              kind(s) === "title" ||
-              kind(s) === "heading" ||
+              /^(title|heading)$/.test(kind(s)) ||
               (s.block == null && kind(m.sentences[i + 1]) === "heading");
             if (heading && !list.firstChild) {
               if (!head) this.#stops.push((head = line(c.title || s.text, i)));
@@ -479,11 +486,9 @@ ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
             list.append(item);
           });
           const title = el("div", "lp-heading", head ? null : c.title);
-          if (head) {
-            set(title, "role", "heading");
-            set(title, "aria-level", "3");
-            title.append(head);
-          }
+          set(title, "role", "heading");
+          set(title, "aria-level", 3);
+          if (head) title.append(head);
           // Without a heading of its own, the lead chapter is titled by the player's title.
           if (head || (ci > 0 && c.title)) group.append(title);
           if (list.firstChild) group.append(list);
@@ -501,15 +506,10 @@ ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
       return Math.min(this.#media.currentTime || 0, this.#duration || 0);
     }
 
-    #emit(type, detail) {
-      const base = { manifest: this.#key, currentTime: this.#time(), duration: this.#duration };
-      this.dispatchEvent(
-        new CustomEvent(`listen:${type}`, {
-          bubbles: true,
-          composed: true,
-          detail: { ...base, ...detail },
-        }),
-      );
+    #emit(type, more) {
+      const detail = { manifest: this.#key, currentTime: this.#time(), duration: this.#duration };
+      const event = { bubbles: true, composed: true, detail: { ...detail, ...more } };
+      this.dispatchEvent(new CustomEvent(`listen:${type}`, event));
     }
 
     play() {
@@ -627,7 +627,7 @@ ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
       ui.next.hidden = !next;
       if (next) {
         ui.next.firstChild.textContent = titleOf(next);
-        ui.next.lastChild.textContent = next.duration > 0 ? ` · ${minutes(next.duration)}` : "";
+        ui.next.lastChild.textContent = next.duration ? ` · ${minutes(next.duration)}` : "";
       }
       if (!this.#timer) ui.upnext.textContent = next || !this.#list ? "Up next" : "Up next: nothing new";
       return next;
@@ -670,7 +670,7 @@ ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
         this.#away &&
         this.#started &&
         !this.#closed &&
-        (!this.#media.ended || !!this.#timer);
+        (!this.#media.ended || this.#timer);
       this.#ui.mini.hidden = !on;
     }
 
@@ -796,14 +796,15 @@ ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
       this.#unmatch();
       const m = this.#manifest;
       const selector = this.getAttribute("article");
-      if (!m.blocks.length || this.#off("read-along")) return;
+      if (!m.blocks.length) return;
       const of = m.blocks.map(() => []);
       m.sentences.forEach((s, i) => of[s.block] && of[s.block].push(i));
+      const $ = (selector) => document.querySelector(selector);
       let roots;
       try {
         roots = selector
-          ? [document.querySelector(selector)]
-          : [this.closest("article"), document.querySelector("article"), document.querySelector("main")];
+          ? [$(selector)]
+          : [this.closest("article"), $("article"), $("main"), document.body];
       } catch {
         return; // not a selector
       }
@@ -833,18 +834,23 @@ ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
       m.blocks.forEach((b, i) => {
         if (of[i].length) wanted.set(b.fingerprint, [...(wanted.get(b.fingerprint) || []), i]);
       });
+      // The page's own prose: not in a link, a form or another player, and not mostly links
+      // (a table of contents, "Read more"), as for the extractor.
+      const prose = (node, k) => {
+        const links = [...node.querySelectorAll("a")].map((link) => link.textContent).join("");
+        return !skipped(node, root) && key(links).length * 2 <= k.length;
+      };
       const found = [];
       const seen = [];
       const where = [];
       let inside = null;
       for (const node of root.querySelectorAll(BLOCKS)) {
-        if ((inside && inside.contains(node)) || skipped(node, root)) continue;
-        const k = key(node.textContent);
-        // Mostly links (a table of contents, "Read more"): not prose, as for the extractor.
-        const links = [...node.querySelectorAll("a")].map((link) => link.textContent).join("");
-        if (links && key(links).length * 2 > k.length) continue;
+        if (inside && inside.contains(node)) continue;
+        // textContent is fast; text node by text node only where there is a citation marker.
+        const marked = node.querySelector("sup a");
+        const k = key(marked ? texts(node).map((t) => t.data).join("") : node.textContent);
         const same = wanted.get(fingerprint(k));
-        const b = same && same.length ? same.shift() : -1;
+        const b = same && same.length && prose(node, k) ? same.shift() : -1;
         if (b >= 0) {
           found[b] = inside = node;
           where[b] = seen.length;
@@ -860,13 +866,12 @@ ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
         const length = parseInt(block.fingerprint, 16);
         for (let j = at; j < seen.length && seen[j].b < 0; j++) {
           const { node, k } = seen[j];
+          if (k.length < length / 2 || k.length > length * 2 || !prose(node, k)) continue;
           const held = of[b].filter((i) => k.includes(key(m.sentences[i].text))).length;
-          if (k.length > length / 2 && k.length < length * 2 && held * 2 >= of[b].length) {
+          if (held * 2 >= of[b].length) {
             seen[j].b = b;
             found[b] = node;
-            // Whatever lies inside it is taken too.
-            while (++j < seen.length && node.contains(seen[j].node)) seen[j].b = b;
-            at = j;
+            at = j + 1;
             break;
           }
         }
@@ -881,7 +886,7 @@ ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
       this.#readAt();
       page.root.removeEventListener("click", this.#onPage);
       page.root.removeEventListener("keydown", this.#onPage);
-      for (const node of page.found) node && set(node, "data-listen-block");
+      page.found.forEach((node) => set(node, "data-listen-block"));
       for (const node of page.tabbed) {
         set(node, "tabindex");
         set(node, "aria-describedby");
@@ -911,15 +916,14 @@ ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
       this.#lit = !!range;
     }
 
-    // Each sentence's Range in a block: its key found, in order, in the block's text nodes
-    // (else its first and last words, where markup added words inside it); null if not found.
+    // Each sentence's Range in a block: its key found, in order, in the block's text; null
+    // where it is not (the page was edited since the render).
     #locate(node, sentences) {
       let text = "";
       const at = [];
-      const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
-      for (let t; (t = walker.nextNode()); ) {
-        for (let i = 0; i < t.data.length; ) {
-          const c = String.fromCodePoint(t.data.codePointAt(i));
+      for (const t of texts(node)) {
+        let i = 0;
+        for (const c of t.data) {
           const k = key(c);
           for (let j = 0; j < k.length; j++) at.push([t, i, i + c.length]);
           text += k;
@@ -930,15 +934,9 @@ ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
       return sentences.map((i) => {
         const k = key(this.#manifest.sentences[i].text);
         if (!k) return null;
-        let start = text.indexOf(k, from);
-        let end = start + k.length;
-        if (start < 0) {
-          const head = k.slice(0, 16);
-          const tail = k.slice(-16);
-          start = text.indexOf(head, from);
-          end = text.indexOf(tail, start + head.length - tail.length) + tail.length;
-          if (start < 0 || end < start + head.length || end - start > 2 * k.length) return null;
-        }
+        const start = text.indexOf(k, from);
+        const end = start + k.length;
+        if (start < 0) return null;
         from = end;
         const range = document.createRange();
         const [first, offset] = at[start];
