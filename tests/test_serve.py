@@ -17,9 +17,10 @@ from typing import NamedTuple
 
 import feedparser
 import pytest
+from browser import CHROMIUM_ARGS, need_chromium
 from helpers import Rendered, free_port
 from lxml import etree
-from test_player import CHROMIUM_ARGS, Attributes, need_chromium
+from test_player import Attributes
 
 from listen.serve import make_server
 
