@@ -182,12 +182,45 @@ ${iconButton("lp-mback", "Back to the player", svg(stroke("M12 19V6m-7 6 7-7 7 7
 ${iconButton("lp-mclose", "Close", svg(stroke("m6 6 12 12m0-12L6 18")))}</div>`;
 
   class ListenPlayer extends HTMLElement {
-    // Internal state (private, so that no site script or future HTMLElement property meets it).
+    // Internal state: private, so that no site script or future HTMLElement property meets it
+    // (and terser shortens the names).
     #media; // the <audio>
-    #manifest; // the episode manifest
+    #manifest;
     #duration; // seconds
-    #key; // the manifest's URL: the key of everything remembered per episode
-    #autoplay; #away; #browsed; #chapter; #chapterButtons; #closed; #current; #engaged; #from; #hint; #io; #lines; #list; #listing; #lit; #live; #loading; #marks; #next; #onPage; #page; #panel; #root; #roving; #saved; #seeking; #sentence; #shown; #started; #stops; #timer; #told; #ui;
+    #key; // the manifest's URL: what everything remembered per episode is remembered by
+    #root; // the player's box (.lp)
+    #ui; // its parts: ui.play is .lp-play, and so on
+    #hint; // the id of "Press Enter to listen from here."
+    #loading; // a token for the manifest being fetched
+    #listing; // the playlist being fetched
+    #list; // ...and its episodes
+    #next; // the episode "Up next" offers
+    #timer; // the countdown to it
+    #autoplay; // play once the manifest is in (the next episode)
+    #chapter; // the current chapter's index
+    #chapterButtons;
+    #sentence; // the current sentence's index
+    #lines; // the transcript's element for each sentence (a heading for the heading's own)
+    #stops; // ...and those elements in order, once each (the arrow keys move between them)
+    #roving; // the one of them that is a Tab stop
+    #browsed; // when the listener last scrolled or used the transcript
+    #panel; // the open panel's name
+    #live; // ready: changes are the listener's, and are told as events
+    #engaged; // played or moved: the page reads along
+    #started; // played since the page loaded: the mini-player may show
+    #away; // the player is out of view
+    #closed; // the mini-player was closed
+    #io; // the IntersectionObserver that tells #away
+    #page; // read-along: {root, found[block] = element, of[block] = sentences, ranges, tabbed}
+    #onPage; // its click and Enter listener
+    #current; // the page's block being read
+    #shown; // the sentence marked in the page
+    #lit; // the highlight is this player's
+    #marks; // the progress marks reported
+    #from; // where playback was at the last update
+    #seeking; // the seek gesture being gathered into one listen:seek
+    #told; // the speed last reported
+    #saved; // the position last remembered
 
     static get observedAttributes() {
       return ["src"];
