@@ -3,14 +3,15 @@
 For each voice, on the same article text:
   bare   the spoken sentences synthesized one by one in one process pinned to one core
          (`taskset -c 0`), model already loaded: Piper's `PiperVoice.synthesize` with
-         normalize_audio off, or the system voice's engine; the floor
+         normalize_audio off, hibari's `Hibari(threads=1)(text)`, or the system voice's
+         engine; the floor, and the voice's speed per core
   cold   `listen render` with an empty take cache, default --jobs (all cores)
   edit   `listen render` after one paragraph's text changed
   warm   `listen render` with nothing changed
   memory peak RSS of the whole process tree (summed over the render and its workers, sampled
          every 20 ms) for the article and for a longer one (--scale times the sections)
 
-    .venv/bin/python bench/render.py                      # both voices, the seed article
+    .venv/bin/python bench/render.py                      # every voice, the seed article
     .venv/bin/python bench/render.py --voices espeak-en-us --scale 10
     .venv/bin/python bench/render.py --voices espeak-en-us --words 18000   # a 2-hour article
 """
@@ -112,6 +113,17 @@ def bare_synthesis(page: Path, voice: str, one_thread: bool = True) -> float:
             for _chunk in model.synthesize(text, syn):
                 pass
         return time.perf_counter() - start
+    if preset.engine == "hibari":
+        from hibari import Hibari
+
+        from listen.engines.hibari import resolve_hibari_model
+
+        tts = Hibari(model=str(resolve_hibari_model(preset)), threads=1)
+        tts("Warm up.", seed=0)  # its phonemizer loads on first use
+        start = time.perf_counter()
+        for text in texts:
+            tts(text, speed=preset.rate, seed=0)
+        return time.perf_counter() - start
     from listen.engines import load_engine
 
     engine = load_engine(preset)
@@ -182,16 +194,19 @@ def bench_voice(voice: str, page: Path, long_page: Path | None, work: Path) -> N
     edited = render(edit_one_paragraph(page, work / "edited.html"), work / f"out-{voice}",
                     voice, cache)  # fmt: skip
     warm = render(work / "edited.html", work / f"out-{voice}", voice, cache)
+    cores = len(os.sched_getaffinity(0))
     print(f"\n## {voice}: {page.name}, {cold.audio_seconds:.0f} s of audio")
-    print(f"{'run':<28}{'seconds':>10}{'x real time':>14}{'peak RSS MB':>14}")
-    print(f"{'bare synthesis (1 core)':<28}{baseline:>10.2f}{cold.audio_seconds / baseline:>14.1f}")
+    print(f"{'run':<28}{'seconds':>10}{'x real time':>14}{'per core':>10}{'peak RSS MB':>14}")
+    speed = cold.audio_seconds / baseline
+    print(f"{'bare synthesis (1 core)':<28}{baseline:>10.2f}{speed:>14.1f}{speed:>10.1f}")
     if escaped is not None:
         print(f"{'bare, onnxruntime defaults':<28}{escaped:>10.2f}"
               f"{cold.audio_seconds / escaped:>14.1f}   (taskset -c 0, but its threads use "
               "every core)")  # fmt: skip
     for name, run in (("cold render", cold), ("edit re-render", edited), ("warm re-render", warm)):
         speed = run.audio_seconds / run.seconds
-        print(f"{name:<28}{run.seconds:>10.2f}{speed:>14.1f}{run.peak_rss_mb:>14.0f}")
+        print(f"{name:<28}{run.seconds:>10.2f}{speed:>14.1f}{speed / cores:>10.1f}"
+              f"{run.peak_rss_mb:>14.0f}")
     print(f"cold / bare  = {cold.seconds / baseline:.2f}   (target <= 0.60 for Piper)")
     print(f"edit / cold  = {edited.seconds / cold.seconds:.2f}   (target <= 0.10)")
     print(f"warm / cold  = {warm.seconds / cold.seconds:.2f}   (warm {warm.seconds:.2f} s; "
@@ -209,7 +224,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--voices", default="joe,espeak-en-us")
+    parser.add_argument("--voices", default="joe,heart,espeak-en-us")
     parser.add_argument("--page", type=Path, default=SEED)
     parser.add_argument("--scale", type=int, default=10, help="longer article: sections x N")
     parser.add_argument("--words", type=int, help="longer article: a synthetic one of N words")

