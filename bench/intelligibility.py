@@ -89,8 +89,10 @@ def main() -> None:
                 label = "on" if normalize else "off"
                 print(f"{voice:<14}{label:<15}" + "".join(f"{c:>18}" for c in cells)
                       + f"{errors / total:>10.1%}{total:>8}")  # fmt: skip
-    print(f"transcription: {audio_total:.0f} s of audio in {asr_total:.0f} s "
-          f"({asr_total / audio_total:.2f}x real time)")
+    print(
+        f"transcription: {audio_total:.0f} s of audio in {asr_total:.0f} s "
+        f"({asr_total / audio_total:.2f}x real time)"
+    )
 
 
 if __name__ == "__main__":
