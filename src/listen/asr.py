@@ -23,6 +23,12 @@ from listen.normalize import normalize_for_speech
 
 #: Whisper listens at 16 kHz.
 ASR_RATE = 16000
+#: Whisper hears 30 seconds at a time; a clip this long fits one window with room to spare, so
+#: no words are lost where long audio is cut into windows (tiny.en skips a whole window's worth
+#: of speech there now and then).
+CLIP_MS = 25_000
+#: Audio kept before and after a clip's sentences, so their first and last sounds are heard.
+CLIP_MARGIN_MS = 150
 
 
 @functools.cache
@@ -66,6 +72,32 @@ def transcribe(samples: np.ndarray, rate: int, model=None) -> str:  # type: igno
         condition_on_previous_text=False, without_timestamps=False,
     )  # fmt: skip
     return " ".join(segment.text.strip() for segment in segments)
+
+
+def sentence_clips(spans: Sequence[tuple[int, int]], max_ms: int = CLIP_MS
+                   ) -> list[list[int]]:  # fmt: skip
+    """Consecutive sentences (their (start_ms, end_ms) in an episode) grouped into clips of at
+    most `max_ms` each (a longer sentence is a clip of its own): the indexes of each clip's."""
+    clips: list[list[int]] = []
+    for index, (_, end) in enumerate(spans):
+        if clips and end - spans[clips[-1][0]][0] <= max_ms:
+            clips[-1].append(index)
+        else:
+            clips.append([index])
+    return clips
+
+
+def transcribe_sentences(samples: np.ndarray, rate: int, spans: Sequence[tuple[int, int]],
+                         model=None) -> list[tuple[list[int], str]]:  # type: ignore[no-untyped-def]  # fmt: skip
+    """What whisper hears in an episode, clip by clip (`sentence_clips`, cut at the sentences'
+    times): (the clip's sentence indexes, the words heard) for each."""
+    model = model or load_recognizer()
+    heard = []
+    for clip in sentence_clips(spans):
+        first = max(spans[clip[0]][0] - CLIP_MARGIN_MS, 0) * rate // 1000
+        last = (spans[clip[-1]][1] + CLIP_MARGIN_MS) * rate // 1000
+        heard.append((clip, transcribe(samples[first:last], rate, model)))
+    return heard
 
 
 def spoken_words(text: str, language: str = "en") -> list[str]:

@@ -365,7 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
         "(.txt, a page per line) or sitemaps (.xml)",
     )
     render.add_argument("--out", default="public", metavar="DIR", help="output folder")
-    render.add_argument("--voice", help="voice preset (default: the config's, else joe)")
+    render.add_argument("--voice", help="voice preset or system:LANGUAGE (default: the page's "
+                        "language picks it; see listen voices)")
     render.add_argument("--format", choices=AUDIO_FORMATS, help="audio format (default: mp3)")
     render.add_argument("--no-feed", action="store_true", help="do not rebuild DIR/feed.xml")
     render.add_argument("--jobs", type=number(1), metavar="N",
@@ -389,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     say = with_config(sub.add_parser("say", help="speak a snippet, to audition a pronunciation"))
     say.add_argument("text")
-    say.add_argument("--voice", help="voice preset (default: the config's, else joe)")
+    say.add_argument("--voice", help="voice preset (default: the config's, else heart)")
     say.add_argument("--out", default="say.wav", metavar="FILE", help="WAV file to write")
     say.set_defaults(func=cmd_say)
 

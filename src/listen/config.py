@@ -13,7 +13,9 @@ from listen.cache import parse_size
 from listen.errors import ListenError
 
 DEFAULT_CONFIG_NAME = "listen.toml"
-DEFAULT_VOICE = "joe"
+#: The voice for pages in English unless the site names another: chosen by measurement
+#: (README, Voices): heart is heard better than joe, 14x faster per core, and lighter.
+DEFAULT_VOICE = "heart"
 
 
 @dataclass(frozen=True)
