@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -71,6 +72,43 @@ def test_killed_renders_never_leave_a_broken_episode(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert_whole(out)
     assert_consistent(out)
+
+
+def children_of(pid: int) -> list[int]:
+    """The live processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_killed_render_leaves_no_process_behind(tmp_path: Path) -> None:
+    """What a render starts ends with it, however it ends: SIGKILL runs no cleanup, so its
+    synthesis workers must notice on their own (they used to wait for work forever)."""
+    env = {**os.environ, "LISTEN_CACHE_DIR": str(tmp_path / "cache")}  # cold: a pool starts
+    command = [sys.executable, "-m", "listen", "render", str(SEED), str(SAMPLES / "blog-post.html"),
+               "--out", str(tmp_path / "public"), "--voice", "espeak-en-us", "--quiet"]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120  # only a hang fails this: no time is asserted
+    while len(started := children_of(process.pid)) < 2:  # the pool's workers (and its tracker)
+        assert process.poll() is None and time.monotonic() < deadline, "no synthesis pool seen"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    while left := [pid for pid in started if alive(pid)]:
+        assert time.monotonic() < deadline, f"a killed render left processes running: {left}"
+        time.sleep(0.1)
 
 
 @pytest.mark.slow

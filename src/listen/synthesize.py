@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -126,8 +128,23 @@ _WORKER: tuple[Engine, TakeCache, int | None] | None = None
 _WORKER_ERROR = "the synthesis worker did not start"
 
 
-def _worker_init(preset: VoicePreset, cache_dir: Path, sample_rate: int | None = None) -> None:
+def _exit_with(parent: int, every_seconds: float = 1.0) -> None:
+    """End this process when `parent` is gone, however it ended: a SIGKILLed render never runs
+    its pool's shutdown, and its workers would wait for work forever (holding their models)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="listen-parent-watch", daemon=True).start()
+
+
+def _worker_init(preset: VoicePreset, cache_dir: Path, sample_rate: int | None = None,
+                 parent: int | None = None) -> None:  # fmt: skip
     global _WORKER, _WORKER_ERROR
+    if parent is not None:
+        _exit_with(parent)
     try:
         _WORKER = (load_engine(preset, threads=1), TakeCache(cache_dir), sample_rate)
     except ListenError as exc:
@@ -209,7 +226,7 @@ def synthesize_all(
     if jobs > 1 and len(todo) >= MIN_UNITS_FOR_POOL.get(preset.engine, 2):
         ctx = get_context("spawn")  # onnxruntime is not fork-safe
         workers = min(jobs, len(todo))
-        setup = (preset, cache.directory, sample_rate)
+        setup = (preset, cache.directory, sample_rate, os.getpid())
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
                                  initargs=setup) as pool:  # fmt: skip
             try:
