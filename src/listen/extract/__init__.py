@@ -1,0 +1,155 @@
+"""Stage 1, extract: an article page's HTML -> `Article` (metadata and sections of text blocks).
+
+Extraction is a chain of small named steps, one module per concern:
+
+1. `decoding`: decode the bytes (BOM, then the page's own WHATWG charset label, then UTF-8, then
+   windows-1252) and parse with lxml, which repairs bad nesting as browsers do;
+2. `metadata`: read JSON-LD, Open Graph, meta tags and `<html lang>` before anything is dropped,
+   and what JSON-LD says of the page's shape (FAQPage, LiveBlogPosting, CollectionPage);
+3. `site_rules`: the site's rules from listen.toml: `drop` selectors are removed, `body` pins
+   the article, `headline` the title;
+4. `faq`, `liveblog`: mark structures that are read in their own way: FAQ questions and answers
+   (a collapsed answer is still read), live-blog entries (each becomes a chapter, in page order);
+5. `chrome`: drop what is never narrated: reference / "See also" / comments sections,
+   non-content tags, footnote markers, hidden elements, site chrome recognised by tag, role or
+   class/id words, boilerplate and recirculation lines recognised by text, link lists,
+   pull-quotes that repeat the text, image captions and credits;
+6. `body`, `refusal`: pick the element that holds the article body (the pinned one, else
+   semantic markers, else text-density scoring), and refuse pages that hold no article (an index
+   of teasers, an error page);
+7. `sections`, `tables`: walk it in document order: headings of the top `chapter_depth` levels
+   present (and live-blog entries) start sections; deeper headings stay inside as subheadings;
+   lists, quotations and data tables ("Header: value" sentences) become text blocks.
+
+Every threshold lives in `settings.Thresholds`; every chrome rule is a named function.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from listen.config import ExtractRules
+from listen.errors import ListenError
+from listen.extract.body import continuations, find_body
+from listen.extract.chrome import (
+    NON_TEXT_TAGS,
+    article_holders,
+    drop_chrome,
+    drop_media_captions,
+    drop_never_read,
+    drop_non_article_sections,
+    drop_pullquotes,
+    drop_tags,
+)
+from listen.extract.consensus import vote
+from listen.extract.decoding import declared_charset, decode_html, parse_html, read_page
+from listen.extract.faq import mark_faq, with_json_ld_faq
+from listen.extract.liveblog import mark_live_entries
+from listen.extract.metadata import read_head, read_metadata, read_page_hints
+from listen.extract.model import Article, Block, Section
+from listen.extract.prose import Prose
+from listen.extract.refusal import refuse_non_article
+from listen.extract.sections import RawBlock, Walker, build_sections, is_dateline
+from listen.extract.settings import THRESHOLDS, Thresholds
+from listen.extract.site_rules import apply_drop_rules, pinned_element
+from listen.extract.tables import table_sentences
+from listen.extract.text import Element, within
+
+
+def extract(
+    data: bytes | str, source: str = "<page>", rules: ExtractRules | None = None
+) -> Article:
+    """Parse one article page. Raises ListenError when the page holds no article.
+
+    The site's rules (`[extract]` in listen.toml) come first: `drop` selectors are removed before
+    any automatic rule, `body` pins the article element and `headline` the title; automatic
+    extraction fills in wherever a rule matches nothing."""
+    rules = rules or ExtractRules()
+    html = decode_html(data)
+    root = parse_html(html)
+    head = read_head(root)
+    meta = read_metadata(root, head, pinned_element(root, rules.headline))
+    hints = read_page_hints(head)
+    drop_tags(root, NON_TEXT_TAGS)
+    apply_drop_rules(root, rules.drop)
+    pinned = pinned_element(root, rules.body)
+    page = root.find("body")
+    page = page if page is not None else root
+    mark_faq(page, hints.faq)
+    drop_non_article_sections(root)
+    measured = Prose.of(page)
+    mark_live_entries(page, declared=hints.live, measured=measured)
+    holders = article_holders(page, [pinned] if pinned is not None else [], measured)
+    drop_never_read(root, holders)
+    drop_pullquotes(root)
+    drop_media_captions(root)
+    drop_chrome(root, holders)
+    measured = Prose.of(page)
+    body = pinned if pinned is not None and within(pinned, root) else find_body(page, measured)
+    if body is None:
+        raise ListenError(f"no article text found in {source}")
+    refuse_non_article(body, meta.title, hints, source, measured.units_in(body))
+    title = meta.title or ""
+    parts = continuations(body, measured) if pinned is None else [body]
+    blocks = walk(parts, title, meta.byline)
+    if pinned is None:
+        blocks = vote(blocks, lambda: walk([page], title, meta.byline), html)
+    sections = build_sections(blocks, title, rules.chapter_depth)
+    sections = with_json_ld_faq(sections, hints.faq)
+    chars = sum(len(b.text) for s in sections for b in s.blocks)
+    if chars < THRESHOLDS.min_article_chars:
+        raise ListenError(f"no article text found in {source} (only {chars} characters of prose)")
+    if not title:
+        raise ListenError(f"no title found in {source}")
+    return Article(
+        title=title,
+        sections=sections,
+        byline=meta.byline,
+        published=meta.published,
+        language=meta.language or "en",
+        url=meta.url,
+        summary=meta.summary or _first_sentences(sections),
+        site_name=meta.site_name,
+    )
+
+
+def walk(parts: list[Element], title: str, byline: str | None) -> list[RawBlock]:
+    walker = Walker(title=title, byline=byline)
+    for part in parts:
+        walker.walk(part)
+        walker.flush()
+    return walker.blocks
+
+
+def _first_sentences(sections: tuple[Section, ...], limit: int = 300) -> str | None:
+    for section in sections:
+        for block in section.blocks:
+            if block.kind == "paragraph":
+                return (
+                    block.text
+                    if len(block.text) <= limit
+                    else block.text[:limit].rsplit(" ", 1)[0] + "…"
+                )
+    return None
+
+
+def extract_file(path: Path, rules: ExtractRules | None = None) -> Article:
+    return extract(read_page(path), source=str(path), rules=rules)
+
+
+__all__ = [
+    "THRESHOLDS",
+    "Article",
+    "Block",
+    "Section",
+    "Thresholds",
+    "build_sections",
+    "declared_charset",
+    "decode_html",
+    "extract",
+    "extract_file",
+    "is_dateline",
+    "parse_html",
+    "read_page",
+    "table_sentences",
+]

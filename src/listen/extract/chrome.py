@@ -1,0 +1,444 @@
+"""What is never narrated: site chrome and boilerplate. Each rule is a named predicate on one
+element; `drop_chrome` applies them in order, never to the elements that hold the article."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from itertools import islice
+
+from lxml import etree
+
+from listen.extract.marks import MARK
+from listen.extract.prose import Prose
+from listen.extract.settings import THRESHOLDS
+from listen.extract.text import (
+    BLOCK_TAGS,
+    HEADING_TAGS,
+    Element,
+    block_parent,
+    class_words,
+    clean_text,
+    drop_tree,
+    element_text,
+    heading_level,
+    raw_text,
+    same_text,
+    shingles,
+    split_token,
+    tokens,
+    within,
+    words,
+)
+
+#: Never text of the article, wherever they stand, and dropped before anything else is
+#: looked at (their text would count as prose). <script>s are read for JSON-LD before this.
+NON_TEXT_TAGS = (
+    "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas",
+    "link", "meta", "audio", "video", "head",
+)  # fmt: skip
+#: Never text of the article either, but dropped only after the structure rules ran (an FAQ's
+#: question is often its toggle <button>, which the FAQ rule renames).
+NEVER_CONTENT_TAGS = ("button", "input", "select", "textarea", "label", "figcaption", "dialog",
+                      "menu")  # fmt: skip
+#: Site furniture by tag. Dropped like class-named chrome, with the same safety valve: an
+#: ASP.NET page wraps its whole body in one <form>, some themes put the article in <aside>.
+#: (<header> is not among them: sections carry their headings in one.)
+CHROME_TAGS = frozenset(("form", "nav", "footer", "aside"))
+
+CHROME_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search", "dialog",
+                "alertdialog", "menu", "menubar", "toolbar", "alert"}  # fmt: skip
+
+# Class or id words of site chrome. Matched against whole tokens split on - _ and :, so
+# "share" matches "post-share-bar" but not "shareholders".
+CHROME_WORDS = frozenset({
+    "nav", "navbar", "navigation", "menu", "breadcrumb", "breadcrumbs", "toc", "sidebar",
+    "share", "sharing", "social", "sharedaddy", "subscribe", "subscription", "newsletter",
+    "signup", "comment", "comments", "respond", "disqus", "related", "recommended", "recirc",
+    "promo", "advert", "advertisement", "ads", "ad", "sponsor", "sponsored", "cookie",
+    "cookies", "consent", "gdpr", "banner", "popup", "modal", "footer", "masthead",
+    "author-bio", "bio", "paywall", "tags", "tagcloud", "pagination", "pager", "print",
+    "listen", "tts", "podcast", "caption", "credit", "credits", "scroll", "scrolltop",
+    "backtotop", "skip", "infobox", "navbox", "reflist", "references", "footnotes",
+    "editsection", "byline", "dateline", "meta", "toolbar", "actions", "follow",
+    "footnote", "hatnote", "catlinks", "sitesub", "noprint", "ambox", "bookmark", "cta",
+    "copyright", "outbrain", "taboola", "recirculation", "thumbcaption", "gallerytext",
+    "btn", "button",
+})  # fmt: skip
+CHROME_PHRASES = (
+    "table-of-contents", "tableofcontents", "ez-toc", "elementor-toc", "read-more", "more-stories",
+    "most-read", "most-popular", "author-box", "about-author", "scroll-top", "back-to-top",
+    "screen-reader", "sr-only", "visually-hidden", "trinity", "listen-to", "text-to-speech",
+    "audio-player", "media-player", "video-player", "jwplayer", "wp-block-buttons", "see-also",
+    "external-links", "mw-editsection", "site-header", "global-header", "read-next", "readnext",
+    "more-from", "you-may-like", "author-info", "author-card", "author-profile", "authorbox",
+    "post-author", "entry-author", "about-the-author", "jump-link", "cookiebot", "onetrust",
+    "post-navigation", "jp-relatedposts",
+)  # fmt: skip
+# Containers that are article bodies even though they contain a chrome word ("entry-header"...).
+BODY_MARKERS = re.compile(
+    r"(^|[\s_-])(entry-content|post-content|article-body|article__body|articlebody|story-body|"
+    r"post-body|content-body|body-text|article-content|rich-text|gh-content|mw-parser-output|"
+    r"field--name-body|available-content|markup)($|[\s_-])",
+    re.IGNORECASE,
+)
+
+BOILERPLATE_TEXT = re.compile(
+    r"^(?:"
+    r"table of contents|contents|listen to this article|listen now|play audio|"
+    r"leave a (?:comment|reply)|comments?(?: \(\d+\))?|\d+ comments?|post comment|"
+    r"add new comment|log in to post comments|"
+    r"your email address will not be published.*|required fields are marked.*|"
+    r".*subscribe to our .*|subscribe(?: now| today| for free)?(?: to .{1,60})?|"
+    r"sign up.*newsletter.*|.*newsletter.*sign up.*|"
+    r"thanks for reading.{0,80}subscribe.*|.*subscribe for free.*|upgrade to paid|"
+    r"ready for more\?|"
+    r"scroll to top|back to top|advertisement|sponsored|share(?: this(?: article| post| story)?)?|"
+    r"share on \w+|share this on \w+|follow(?: us.*)?|following|\d+(?:\.\d)?k? followers|"
+    r"\d+\s*min(?:ute)?s?(?: read| listen).{0,60}|related(?: articles| posts| stories)?|"
+    r"read more|see also|external links|references|notes|footnotes|print|email|"
+    r"skip to (?:main )?content|we use cookies.*|this site uses cookies.*|"
+    r"accept(?: all)?(?: cookies)?|"
+    r"(?:story|article) continues below(?: (?:this )?advertisement)?|continue reading below|"
+    r"(?:photo|photograph|image|picture|illustration|graphic)s?(?: by| credit)?\s*[:©|].{0,120}"
+    r")[\s.:!*]*$",
+    re.IGNORECASE,
+)
+# "READ MORE: <a>Another story</a>" lines injected between paragraphs.
+RECIRCULATION_LABEL = re.compile(
+    r"^\s*(?:read more|read also|also read|more|related|see also|recommended|watch|must read|"
+    r"don'?t miss|trending|read next|more on this(?: story)?|related (?:article|story|coverage))"
+    r"\s*[:|»›>]",
+    re.IGNORECASE,
+)
+# A section under one of these headings is never narrated, heading and content alike.
+NON_ARTICLE_HEADING = re.compile(
+    r"^(?:references?|notes|footnotes|notes and references|citations|sources|bibliography|"
+    r"works cited|further reading|see also|external links|"
+    r"related(?: (?:articles|posts|stories|links|reading|content|coverage|topics))?|"
+    r"more (?:stories|articles|news)(?: (?:from|on|in|like this) .{0,40})?|"
+    r"more (?:from|on|in) .{1,40}|you (?:may|might) also (?:like|enjoy)|"
+    r"recommended(?: for you| reading| articles| stories| from .{1,40})?|read (?:more|next)|"
+    r"about the author|comments?|\d+ (?:comments?|responses?|replies)|"
+    r"leave a (?:comment|reply)|join the (?:conversation|discussion)|"
+    r"popular (?:posts|stories|articles)|most (?:read|popular)|trending(?: now)?|"
+    r"latest (?:news|posts|stories))[\s.:!]*$",
+    re.IGNORECASE,
+)
+HIDDEN_CLASSES = frozenset({"hidden", "d-none", "is-hidden", "u-hidden", "hide", "invisible"})
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+# --- predicates on one element -----------------------------------------------------------------
+
+
+def is_body_marker(el: Element) -> bool:
+    """Marked as the article body by the page itself (itemprop=articleBody, .entry-content...)."""
+    return el.get("itemprop") == "articleBody" or bool(BODY_MARKERS.search(" ".join(tokens(el))))
+
+
+@lru_cache(maxsize=8192)
+def is_chrome_token(token: str) -> bool:
+    """A class or id token naming site furniture ("post-share-bar", "ez-toc-container")."""
+    return any(phrase in token for phrase in CHROME_PHRASES) or not CHROME_WORDS.isdisjoint(
+        split_token(token)
+    )
+
+
+def looks_like_chrome(el: Element) -> bool:
+    """A site-furniture element by its tag, role, or class/id words."""
+    tag = el.tag
+    if tag in ("html", "body", "main", "article") or el.get(MARK) in ("question", "keep"):
+        return False  # (an accordion's "accordion-button" question is not chrome)
+    if is_body_marker(el):
+        return False
+    if tag in CHROME_TAGS or (el.get("role") or "").lower() in CHROME_ROLES:
+        return True
+    return any(is_chrome_token(token) for token in tokens(el))
+
+
+def is_hidden(el: Element) -> bool:
+    """Hidden from readers: the hidden attribute, aria-hidden, display:none / visibility:hidden
+    inline, or a utility class that does the same."""
+    attributes = el.attrib
+    if not attributes:
+        return False
+    if "hidden" in attributes or (attributes.get("aria-hidden") or "").lower() == "true":
+        return True
+    style = attributes.get("style")
+    if style and _HIDDEN_STYLE.search(style):
+        return True
+    classes = attributes.get("class")
+    return bool(classes) and _has_hidden_class(classes)
+
+
+@lru_cache(maxsize=8192)
+def _has_hidden_class(classes: str) -> bool:
+    return not HIDDEN_CLASSES.isdisjoint(classes.lower().split())
+
+
+def link_chars(el: Element) -> int:
+    return sum(len(element_text(a)) for a in el.iter("a"))
+
+
+_TAXONOMY_PATH = re.compile(r"/(?:tags?|topics?|categor(?:y|ies)|section|keywords?)/", re.I)
+
+
+def is_taxonomy_link(el: Element) -> bool:
+    """A block that is only a link to a tag, topic or category page (a post's tag chips)."""
+    links = list(islice((a for a in el.iter("a") if a.get("href") is not None), 2))
+    return (
+        len(links) == 1
+        and bool(_TAXONOMY_PATH.search(links[0].get("href") or ""))
+        and link_chars(el) >= len(element_text(el))
+    )
+
+
+def is_link_list(el: Element) -> bool:
+    """A list whose every item is nothing but a link: a table of contents, "related stories",
+    a tag list. Read aloud it is a string of headlines, not the article."""
+    if el.tag not in ("ul", "ol"):
+        return False
+    items = [li for li in el.iterchildren("li") if element_text(li)]
+    if len(items) < THRESHOLDS.link_list_min_items:
+        return False
+    return all(
+        next(li.iter("a"), None) is not None and link_chars(li) >= 0.9 * len(element_text(li))
+        for li in items
+    )
+
+
+_MARKER_TEXT = re.compile(
+    r"[\[(]?\s*(?:\d{1,3}(?:\s*[,–-]\s*\d{1,3})*|[a-z]|[ivx]{1,4}|[*†‡§¶]+|"
+    r"(?:note|nb|n)\s*\d{1,3})\s*[\])]?",
+    re.IGNORECASE,
+)
+FOOTNOTE_WORDS = {"reference", "footnote", "fn", "cite", "citation", "noteref", "ref"}
+
+
+def is_footnote_marker(el: Element) -> bool:
+    """A footnote or citation marker ("[1]", a superscript link to "#cite_note-1", Substack's
+    footnote anchors). A superscript that is part of the text ("1<sup>st</sup>", "m<sup>2</sup>")
+    is not one."""
+    text = element_text(el)
+    if el.tag == "sup" and not text:
+        return True
+    if not text or len(text) > 24:
+        return False
+    if re.fullmatch(r"\[[^\]]+\]", text) and el.tag in ("sup", "a", "span"):
+        return True
+    link = el if el.tag == "a" else next((a for a in el.iter("a") if a.get("href")), None)
+    to_anchor = link is not None and (link.get("href") or "").startswith("#")
+    marked = bool(FOOTNOTE_WORDS & class_words(el))
+    if el.tag == "sup":
+        return bool(re.fullmatch(r"[*†‡§¶]+", text)) or (
+            (to_anchor or marked) and bool(_MARKER_TEXT.fullmatch(text))
+        )
+    if el.tag == "a":
+        return (to_anchor or marked) and bool(re.fullmatch(r"[\[(]?\d{1,3}[\])]?", text))
+    return False
+
+
+# --- applying them -----------------------------------------------------------------------------
+
+
+def drop_tags(root: Element, tags: Iterable[str]) -> None:
+    for el in list(root.iter(*tags)):
+        if el is not root:
+            drop_tree(el)
+
+
+def drop_footnote_markers(root: Element) -> None:
+    for el in list(root.iter("sup", "a")):
+        if is_footnote_marker(el):
+            drop_tree(el)
+
+
+def article_holders(
+    root: Element, keep: Iterable[Element] = (), measured: Prose | None = None
+) -> set[Element]:
+    """The safety valve for chrome rules: elements that must stay even if they look like chrome
+    (a theme's "share-enabled" article wrapper, an ASP.NET page's all-enclosing <form>). Those
+    are the ancestors of a semantic body marker that holds real prose; without such a marker,
+    the elements holding most of the page's prose."""
+    prose = (measured or Prose.of(root)).totals
+    holders: set[Element] = set()
+    for el in keep:  # a site-pinned body
+        holders.add(el)
+        holders.update(el.iterancestors())
+    for marker in prose:
+        if prose[marker] >= THRESHOLDS.min_article_chars and is_body_marker(marker):
+            holders.add(marker)
+            holders.update(marker.iterancestors())
+    if any(is_body_marker(el) for el in holders):
+        return holders
+    total = max(prose.get(root, 0), 1)
+    share = THRESHOLDS.max_chrome_share_of_prose
+    return holders | {el for el, chars in prose.items() if chars / total > share}
+
+
+# Candidates found by libxml2 (cheap), then judged by the rules themselves (exact).
+_MAYBE_CHROME = etree.XPath(
+    ".//*[@class or @id or @role or self::form or self::nav or self::footer or self::aside]"
+)
+
+
+def _short_text(el: Element, limit: int) -> str | None:
+    """The element's text when it is at most `limit` characters long, else None, without
+    cleaning the text of every large container (its letters alone tell it is too long)."""
+    raw = raw_text(el)
+    letters = len(raw) - raw.count(" ") - raw.count("\n") - raw.count("\t") - raw.count("\r")
+    if letters > limit + _MARKER_SLACK:
+        return None
+    text = clean_text(raw)
+    return text if len(text) <= limit else None
+
+
+#: Written-in footnote markers ("[12]") are cleaned out of a text: a block may shrink by this
+#: much when its text is cleaned.
+_MARKER_SLACK = 40
+
+
+def is_boilerplate_text(text: str) -> bool:
+    return bool(BOILERPLATE_TEXT.match(text))
+
+
+def is_recirculation_text(el: Element, text: str) -> bool:
+    """A "Read more: <link>" line between paragraphs, pointing elsewhere."""
+    if not RECIRCULATION_LABEL.match(text):
+        return False
+    return link_chars(el) >= 0.5 * len(RECIRCULATION_LABEL.sub("", text))
+
+
+def drop_never_read(root: Element, holders: set[Element]) -> None:
+    """Remove what is never narrated, whoever finds the body: non-content tags, footnote
+    markers, hidden elements (FAQ answers excepted: a collapsed answer is still the answer), and
+    boilerplate and recirculation lines ("Share this", "Read more: ..."). The elements holding
+    the article are never removed."""
+    drop_tags(root, NEVER_CONTENT_TAGS)
+    drop_footnote_markers(root)
+    for el in [el for el in root.iter() if is_hidden(el) and el.get(MARK) != "answer"]:
+        drop_tree(el)
+    limit = THRESHOLDS.max_boilerplate_chars
+    for el in list(root.iter(*BLOCK_TAGS)):
+        if el in holders or el is root:
+            continue
+        text = _short_text(el, limit)
+        if text is not None and (is_boilerplate_text(text) or is_recirculation_text(el, text)):
+            drop_tree(el)
+
+
+def drop_chrome(root: Element, holders: set[Element]) -> None:
+    """Remove site chrome: elements recognised by tag, role or class/id words, link lists and
+    tag chips. The elements holding the article (`holders`) are never removed as chrome."""
+    for el in _MAYBE_CHROME(root):
+        if el not in holders and looks_like_chrome(el):
+            drop_tree(el)
+    for el in list(root.iter("ul", "ol")):
+        if el not in holders and is_link_list(el):
+            drop_tree(el)
+    for el in list(root.iter(*BLOCK_TAGS)):
+        if el not in holders and el is not root and is_taxonomy_link(el):
+            drop_tree(el)
+    for link in list(root.iter("a")):  # tag chips in a row: <a href="/tag/x">X</a>
+        if link.get("href") is None or not is_taxonomy_link(link):
+            continue
+        block = block_parent(link)
+        if block is not None and link_chars(block) >= len(element_text(block)):
+            drop_tree(link)
+
+
+def _starts_section_at(el: Element, level: int) -> bool:
+    """`el` is, or holds, a heading of `level` or higher (which ends a section of `level`)."""
+    if el.tag in HEADING_TAGS:
+        return heading_level(el) <= level
+    return next(el.iter(*HEADING_TAGS[:level]), None) is not None
+
+
+def drop_non_article_sections(root: Element) -> None:
+    """References, notes, "See also", "External links", related links, comments: the heading
+    and everything after it up to the next heading of the same or a higher level."""
+    for heading in list(root.iter(*HEADING_TAGS)):
+        if not within(heading, root):
+            continue
+        text = element_text(heading)
+        if not NON_ARTICLE_HEADING.match(text):
+            continue
+        level = heading_level(heading)
+        start = heading  # climb out of wrappers that hold only the heading (wiki's mw-heading)
+        while (
+            start.getparent() is not None
+            and start.getparent().tag not in ("body", "html")
+            and same_text(element_text(start.getparent()), text)
+        ):
+            start = start.getparent()
+        doomed = [start]
+        for sibling in start.itersiblings():
+            if _starts_section_at(sibling, level):
+                # the text before the next section's heading is still part of the doomed one
+                break
+            doomed.append(sibling)
+        parent = start.getparent()
+        for node in doomed:
+            node.tail = None  # the text between dropped siblings belongs to the dropped section
+            if parent is not None:
+                parent.remove(node)
+
+
+def is_pullquote_candidate(el: Element) -> bool:
+    found = class_words(el)
+    return el.tag == "blockquote" or "pullquote" in found or {"pull", "quote"} <= found
+
+
+def drop_pullquotes(root: Element) -> None:
+    """Quotations that repeat the article's own text (pull-quotes): a <blockquote> or an element
+    classed as a pull-quote whose words mostly appear in the paragraphs around it."""
+    candidates = [el for el in root.iter() if is_pullquote_candidate(el)]
+    if not candidates:
+        return
+    inside = {d for el in candidates for d in el.iter()}
+    body: set[tuple[str, ...]] = set()
+    for p in root.iter("p", "li", "dd"):
+        if p not in inside:
+            body |= shingles(element_text(p))
+    for el in candidates:
+        if not within(el, root):
+            continue
+        quote = " ".join(_quote_text(el))
+        runs = shingles(quote)
+        if len(words(quote)) < 4:
+            continue
+        if len(runs & body) >= THRESHOLDS.pullquote_repeat_share * len(runs):
+            drop_tree(el)
+
+
+def _quote_text(el: Element) -> list[str]:
+    """A quotation's words, less its attribution (<cite>, <footer>)."""
+    parts: list[str] = [el.text or ""]
+    stack = list(reversed(el))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):  # a tail, queued after its element's content
+            parts.append(node)
+            continue
+        if node.tail:
+            stack.append(node.tail)
+        if node.tag in ("cite", "footer"):
+            continue
+        parts.append(node.text or "")
+        stack.extend(reversed(node))
+    return parts
+
+
+def drop_media_captions(root: Element) -> None:
+    """A <figure> holding only media and its caption or credit (images are not narrated; a
+    figure that wraps a table, a quotation, code or a list is read)."""
+    for figure in list(root.iter("figure")):
+        if not within(figure, root):
+            continue
+        if next(figure.iter("table", "blockquote", "pre", "ul", "ol", "dl"), None) is not None:
+            continue
+        paragraphs = sum(len(element_text(p)) for p in figure.iter("p"))
+        if paragraphs <= THRESHOLDS.max_boilerplate_chars:
+            drop_tree(figure)

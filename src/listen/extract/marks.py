@@ -1,0 +1,11 @@
+"""Our own annotations on the parsed tree, set by the structure rules (FAQ, live blog) and read
+by the chrome rules and the section walk."""
+
+from __future__ import annotations
+
+#: The attribute: "question", "answer", "entry", "skip" (already read as a title), "keep" (part
+#: of a question).
+MARK = "data-listen"
+#: A live-blog entry's chapter title and time.
+ENTRY_TITLE = "data-listen-title"
+ENTRY_TIME = "data-listen-time"

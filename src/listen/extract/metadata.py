@@ -1,0 +1,303 @@
+"""The article's facts, read from the whole page before anything is dropped: JSON-LD, Open
+Graph and other meta tags, `<html lang>`, the canonical link; and what JSON-LD says of the page's
+shape (an FAQPage's questions, a LiveBlogPosting, a listing)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from lxml import etree
+from lxml.cssselect import CSSSelector
+
+from listen.extract.text import Element, clean_text, element_text, separate_blocks
+
+ARTICLE_TYPES = {
+    "article", "newsarticle", "blogposting", "reportagenewsarticle", "analysisnewsarticle",
+    "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "techarticle",
+    "scholarlyarticle", "socialmediaposting", "liveblogposting", "webpage", "report",
+}  # fmt: skip
+LISTING_TYPES = {"collectionpage", "itemlist", "searchresultspage"}
+
+
+@dataclass(frozen=True)
+class Metadata:
+    title: str | None
+    byline: str | None
+    published: str | None
+    language: str | None
+    url: str | None
+    summary: str | None
+    site_name: str | None
+
+
+@dataclass(frozen=True)
+class PageHints:
+    """What JSON-LD says about the page's shape, read before <script>s are dropped."""
+
+    faq: tuple[tuple[str, str], ...] = ()  # FAQPage: (question, answer) pairs
+    live: bool = False  # LiveBlogPosting
+    listing: bool = False  # CollectionPage / ItemList / SearchResultsPage, no article
+
+
+@dataclass(frozen=True)
+class Head:
+    """The page's head facts, read in one pass: meta tags by name/property (lower-cased), the
+    JSON-LD objects, the <title>, the canonical link."""
+
+    meta: dict[str, str]
+    json_ld: tuple[dict, ...]
+    title: str | None
+    canonical: str | None
+    lang: str | None
+
+    def get(self, *keys: str) -> str | None:
+        for key in keys:
+            if key in self.meta:
+                return self.meta[key]
+        return None
+
+
+def read_head(root: Element) -> Head:
+    meta: dict[str, str] = {}
+    for tag in root.iter("meta"):
+        content = clean_text(tag.get("content") or "")
+        if not content:
+            continue
+        for attr in ("property", "name"):
+            key = (tag.get(attr) or "").strip().lower()
+            if key:
+                meta.setdefault(key, content)
+    objects: list[dict] = []
+    for script in root.iter("script"):
+        if "ld+json" in (script.get("type") or "").lower():
+            objects.extend(_json_ld_objects(script.text or ""))
+    title_el = next(root.iter("title"), None)
+    title = clean_text("".join(title_el.itertext())) if title_el is not None else None
+    canonical = next(
+        (
+            link.get("href")
+            for link in root.iter("link")
+            if "canonical" in (link.get("rel") or "").lower().split()
+        ),
+        None,
+    )
+    return Head(
+        meta=meta,
+        json_ld=tuple(objects),
+        title=title or None,
+        canonical=canonical,
+        lang=root.get("lang") or root.get("xml:lang"),
+    )
+
+
+def _json_ld_objects(text: str) -> Iterator[dict]:
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, TypeError, RecursionError):
+        return
+    stack = [data]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            yield item
+            if "@graph" in item:
+                stack.append(item["@graph"])
+
+
+def types(obj: dict) -> set[str]:
+    kind = obj.get("@type", [])
+    kinds = kind if isinstance(kind, list) else [kind]
+    return {str(k).lower() for k in kinds}
+
+
+def json_ld_article(head: Head) -> dict:
+    best: dict = {}
+    for obj in head.json_ld:
+        kinds = types(obj)
+        if kinds & ARTICLE_TYPES and (not best or "webpage" in types(best)):
+            best = obj
+    return best
+
+
+def _names(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return _names(value.get("name"))
+    if isinstance(value, list):
+        return [name for item in value for name in _names(item)]
+    return []
+
+
+def _string(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def normalize_date(value: str | None) -> str | None:
+    """ISO 8601 with a UTC offset (a date without a zone is taken as UTC), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.isoformat()
+
+
+def normalize_language(value: str | None) -> str | None:
+    if not value:
+        return None
+    match = re.match(r"^\s*([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|\d{3}))?", value)
+    if not match:
+        return None
+    lang, region = match.groups()
+    return lang.lower() + (f"-{region.upper()}" if region else "")
+
+
+BY_PREFIX = re.compile(r"^\s*(?:written\s+)?by\s*[:\-]?\s+", re.IGNORECASE)
+BYLINE_SELECTORS = tuple(
+    CSSSelector(selector, translator="html")
+    for selector in (
+        "[rel~='author']", "[itemprop~='author'] [itemprop~='name']", "[itemprop~='author']",
+        ".byline__name", ".author-name", ".byline", ".author", "[class*='byline']",
+    )
+)  # fmt: skip
+
+
+def _byline_from_page(root: Element) -> str | None:
+    for selector in BYLINE_SELECTORS:
+        for el in selector(root):
+            text = BY_PREFIX.sub("", element_text(el))
+            if 2 < len(text) <= 80:
+                return text
+    return None
+
+
+def _first_heading(root: Element, tag: str) -> Element | None:
+    return next(root.iter(tag), None)
+
+
+def read_metadata(root: Element, head: Head, pinned: Element | None = None) -> Metadata:
+    """The article's facts. The title comes from the site's headline selectors when one matches
+    (`pinned`), else JSON-LD `headline`, the first <h1>, og:title, <title>."""
+    ld = json_ld_article(head)
+    h1 = _first_heading(root, "h1")
+    title = next(
+        (
+            clean_text(t)
+            for t in (
+                pinned is not None and element_text(pinned),
+                _string(ld.get("headline")),
+                h1 is not None and element_text(h1),
+                head.get("og:title"),
+                head.title,
+            )
+            if t and clean_text(t)
+        ),
+        None,
+    )
+    authors = _names(ld.get("author")) or [a for a in [head.get("author")] if a]
+    byline = ", ".join(dict.fromkeys(clean_text(a) for a in authors if clean_text(a))) or None
+    if not byline:
+        byline = _byline_from_page(root)
+    time_tag = next((t for t in root.iter("time") if t.get("datetime")), None)
+    published = next(
+        (
+            d
+            for d in map(
+                normalize_date,
+                (
+                    _string(ld.get("datePublished")),
+                    head.get(
+                        "article:published_time", "og:published_time", "date", "pubdate",
+                        "publishdate", "dc.date", "dc.date.issued",
+                    ),  # fmt: skip
+                    time_tag.get("datetime") if time_tag is not None else None,
+                ),
+            )
+            if d
+        ),
+        None,
+    )
+    language = next(
+        (
+            lang
+            for lang in map(
+                normalize_language,
+                (
+                    _string(ld.get("inLanguage")),
+                    head.lang,
+                    head.get("og:locale", "language", "content-language"),
+                ),
+            )
+            if lang
+        ),
+        None,
+    )
+    url = next(
+        (
+            u.strip()
+            for u in (head.canonical, head.get("og:url"), _string(ld.get("url")))
+            if u and re.match(r"^https?://", u.strip())
+        ),
+        None,
+    )
+    summary = _string(ld.get("description")) or head.get(
+        "description", "og:description", "twitter:description"
+    )
+    site_name = head.get("og:site_name") or (_names(ld.get("publisher"))[:1] or [None])[0]
+    return Metadata(
+        title=title,
+        byline=byline,
+        published=published,
+        language=language,
+        url=url,
+        summary=clean_text(summary) if summary else None,
+        site_name=site_name,
+    )
+
+
+def html_text(markup: str) -> str:
+    """The text of an HTML snippet (a JSON-LD answer written as HTML)."""
+    try:
+        fragment = etree.fromstring(f"<div>{markup}</div>", etree.HTMLParser())
+    except (ValueError, etree.XMLSyntaxError):
+        fragment = None
+    if fragment is None:
+        return clean_text(markup)
+    separate_blocks(fragment)
+    return element_text(fragment)
+
+
+def read_page_hints(head: Head) -> PageHints:
+    faq: list[tuple[str, str]] = []
+    kinds: set[str] = set()
+    for obj in head.json_ld:
+        kinds |= types(obj)
+        if "faqpage" not in types(obj):
+            continue
+        entities = obj.get("mainEntity", [])
+        for item in entities if isinstance(entities, list) else [entities]:
+            if not isinstance(item, dict):
+                continue
+            answer = item.get("acceptedAnswer") or item.get("suggestedAnswer") or {}
+            answer = answer[0] if isinstance(answer, list) and answer else answer
+            question = item.get("name")
+            text = answer.get("text") if isinstance(answer, dict) else None
+            if isinstance(question, str) and isinstance(text, str):
+                faq.append((clean_text(question), html_text(text)))
+    article_kinds = ARTICLE_TYPES - {"webpage"}
+    return PageHints(
+        faq=tuple((q, a) for q, a in faq if q and a),
+        live="liveblogposting" in kinds,
+        listing=bool(kinds & LISTING_TYPES) and not kinds & article_kinds,
+    )

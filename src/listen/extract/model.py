@@ -1,0 +1,34 @@
+"""The data extraction hands to the script stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Block:
+    """One unit of running text: a paragraph, a list item, a quotation, a subheading."""
+
+    text: str
+    kind: str = "paragraph"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading and the blocks under it. The lead section has no heading."""
+
+    heading: str | None
+    blocks: tuple[Block, ...]
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str
+    sections: tuple[Section, ...]
+    byline: str | None = None
+    published: str | None = None
+    language: str = "en"
+    url: str | None = None
+    summary: str | None = None
+    site_name: str | None = None
