@@ -34,22 +34,23 @@ from listen.extract.body import continuations, find_body
 from listen.extract.chrome import (
     NON_TEXT_TAGS,
     article_holders,
+    drop_boilerplate,
     drop_chrome,
     drop_media_captions,
-    drop_never_read,
     drop_non_article_sections,
     drop_pullquotes,
     drop_tags,
+    drop_unread,
 )
 from listen.extract.consensus import vote
-from listen.extract.decoding import declared_charset, decode_html, parse_html, read_page
+from listen.extract.decoding import declared_charset, decode_html, parse_html, read_page, serialize
 from listen.extract.faq import mark_faq, with_json_ld_faq
 from listen.extract.liveblog import mark_live_entries
 from listen.extract.metadata import read_head, read_metadata, read_page_hints
 from listen.extract.model import Article, Block, Section
 from listen.extract.prose import Prose
 from listen.extract.refusal import refuse_non_article
-from listen.extract.sections import RawBlock, Walker, build_sections, is_dateline
+from listen.extract.sections import build_sections, is_dateline, read_blocks
 from listen.extract.settings import THRESHOLDS, Thresholds
 from listen.extract.site_rules import apply_drop_rules, pinned_element
 from listen.extract.tables import table_sentences
@@ -65,8 +66,7 @@ def extract(
     any automatic rule, `body` pins the article element and `headline` the title; automatic
     extraction fills in wherever a rule matches nothing."""
     rules = rules or ExtractRules()
-    html = decode_html(data)
-    root = parse_html(html)
+    root = parse_html(data)
     head = read_head(root)
     meta = read_metadata(root, head, pinned_element(root, rules.headline))
     hints = read_page_hints(head)
@@ -77,10 +77,11 @@ def extract(
     page = page if page is not None else root
     mark_faq(page, hints.faq)
     drop_non_article_sections(root)
+    drop_unread(root)
     measured = Prose.of(page)
     mark_live_entries(page, declared=hints.live, measured=measured)
     holders = article_holders(page, [pinned] if pinned is not None else [], measured)
-    drop_never_read(root, holders)
+    drop_boilerplate(root)
     drop_pullquotes(root)
     drop_media_captions(root)
     drop_chrome(root, holders)
@@ -91,9 +92,13 @@ def extract(
     refuse_non_article(body, meta.title, hints, source, measured.units_in(body))
     title = meta.title or ""
     parts = continuations(body, measured) if pinned is None else [body]
-    blocks = walk(parts, title, meta.byline)
+    blocks = read_blocks(parts, title, meta.byline)
+    if sum(len(block.text) for block in blocks) < THRESHOLDS.min_article_chars:
+        # all there is is in weak chrome (a caption): read that
+        blocks = read_blocks(parts, title, meta.byline, skip_weak=False)
     if pinned is None:
-        blocks = vote(blocks, lambda: walk([page], title, meta.byline), html)
+        page_blocks = lambda: read_blocks([page], title, meta.byline, skip_weak=False)  # noqa: E731
+        blocks = vote(blocks, page_blocks, serialize(root))
     sections = build_sections(blocks, title, rules.chapter_depth)
     sections = with_json_ld_faq(sections, hints.faq)
     chars = sum(len(b.text) for s in sections for b in s.blocks)
@@ -111,14 +116,6 @@ def extract(
         summary=meta.summary or _first_sentences(sections),
         site_name=meta.site_name,
     )
-
-
-def walk(parts: list[Element], title: str, byline: str | None) -> list[RawBlock]:
-    walker = Walker(title=title, byline=byline)
-    for part in parts:
-        walker.walk(part)
-        walker.flush()
-    return walker.blocks
 
 
 def _first_sentences(sections: tuple[Section, ...], limit: int = 300) -> str | None:

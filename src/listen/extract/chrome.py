@@ -10,7 +10,7 @@ from itertools import islice
 
 from lxml import etree
 
-from listen.extract.marks import MARK
+from listen.extract.marks import MARK, WEAK
 from listen.extract.prose import Prose
 from listen.extract.settings import THRESHOLDS
 from listen.extract.text import (
@@ -57,14 +57,23 @@ CHROME_WORDS = frozenset({
     "share", "sharing", "social", "sharedaddy", "subscribe", "subscription", "newsletter",
     "signup", "comment", "comments", "respond", "disqus", "related", "recommended", "recirc",
     "promo", "advert", "advertisement", "ads", "ad", "sponsor", "sponsored", "cookie",
-    "cookies", "consent", "gdpr", "banner", "popup", "modal", "footer", "masthead",
-    "author-bio", "bio", "paywall", "tags", "tagcloud", "pagination", "pager", "print",
-    "listen", "tts", "podcast", "caption", "credit", "credits", "scroll", "scrolltop",
+    "cookies", "consent", "gdpr", "popup", "modal", "footer", "paywall", "tags", "tagcloud",
+    "pagination", "pager", "print",
+    "listen", "tts", "podcast", "scroll", "scrolltop",
     "backtotop", "skip", "infobox", "navbox", "reflist", "references", "footnotes",
-    "editsection", "byline", "dateline", "meta", "toolbar", "actions", "follow",
+    "editsection", "toolbar", "actions", "follow",
     "footnote", "hatnote", "catlinks", "sitesub", "noprint", "ambox", "bookmark", "cta",
-    "copyright", "outbrain", "taboola", "recirculation", "thumbcaption", "gallerytext",
+    "copyright", "outbrain", "taboola", "recirculation",
     "btn", "button",
+})  # fmt: skip
+#: Chrome words that name a small label rather than a region of the page: a caption or credit,
+#: a byline or dateline, the post's meta line, an author's bio, a masthead. On a small element
+#: a sure sign; but some themes put the post itself in an element so named (a photo blog's text
+#: in "caption-image" blocks). So elements so named are left out of listen's own choice of the
+#: body, but stay on the page the extractors vote on.
+WEAK_CHROME_WORDS = frozenset({
+    "caption", "credit", "credits", "byline", "dateline", "meta", "bio", "author-bio",
+    "thumbcaption", "gallerytext", "masthead", "banner",
 })  # fmt: skip
 CHROME_PHRASES = (
     "table-of-contents", "tableofcontents", "ez-toc", "elementor-toc", "read-more", "more-stories",
@@ -72,10 +81,14 @@ CHROME_PHRASES = (
     "screen-reader", "sr-only", "visually-hidden", "trinity", "listen-to", "text-to-speech",
     "audio-player", "media-player", "video-player", "jwplayer", "wp-block-buttons", "see-also",
     "external-links", "mw-editsection", "site-header", "global-header", "read-next", "readnext",
-    "more-from", "you-may-like", "author-info", "author-card", "author-profile", "authorbox",
-    "post-author", "entry-author", "about-the-author", "jump-link", "cookiebot", "onetrust",
+    "more-from", "you-may-like", "jump-link", "cookiebot", "onetrust",
     "post-navigation", "jp-relatedposts",
 )  # fmt: skip
+WEAK_CHROME_PHRASES = (
+    "author-box", "about-author", "author-info", "author-card", "author-profile", "authorbox",
+    "post-author", "entry-author", "about-the-author",
+)  # fmt: skip
+
 # Containers that are article bodies even though they contain a chrome word ("entry-header"...).
 BODY_MARKERS = re.compile(
     r"(^|[\s_-])(entry-content|post-content|article-body|article__body|articlebody|story-body|"
@@ -105,6 +118,16 @@ BOILERPLATE_TEXT = re.compile(
     r")[\s.:!*]*$",
     re.IGNORECASE,
 )
+# What a page says to a reader whose browser it does not like: never the article, however long.
+BROWSER_NOTICE = re.compile(
+    r"\b(?:your (?:current |web )?browser|(?:upgrad|updat)(?:e|ing) (?:your|to a (?:newer|modern)) "
+    r"(?:web )?browser|best viewed (?:in|with|using)|enabl(?:e|ing) (?:javascript|cookies|"
+    r"style ?sheets)|javascript is (?:disabled|required|turned off|not enabled)|browser (?:is )?"
+    r"(?:not supported|unsupported|outdated|out of date)|(?:turn|switch) on javascript)\b",
+    re.IGNORECASE,
+)
+#: A notice is at most this long (an article about browsers is not a notice).
+MAX_NOTICE_CHARS = 500
 # "READ MORE: <a>Another story</a>" lines injected between paragraphs.
 RECIRCULATION_LABEL = re.compile(
     r"^\s*(?:read more|read also|also read|more|related|see also|recommended|watch|must read|"
@@ -139,23 +162,35 @@ def is_body_marker(el: Element) -> bool:
 
 
 @lru_cache(maxsize=8192)
-def is_chrome_token(token: str) -> bool:
-    """A class or id token naming site furniture ("post-share-bar", "ez-toc-container")."""
-    return any(phrase in token for phrase in CHROME_PHRASES) or not CHROME_WORDS.isdisjoint(
-        split_token(token)
-    )
+def chrome_token(token: str) -> str | None:
+    """"strong" for a class or id token naming site furniture ("post-share-bar",
+    "ez-toc-container"), "weak" for one naming a small label ("wp-caption", "author-box"),
+    else None."""
+    words = split_token(token)
+    if any(phrase in token for phrase in CHROME_PHRASES) or not CHROME_WORDS.isdisjoint(words):
+        return "strong"
+    if any(phrase in token for phrase in WEAK_CHROME_PHRASES):
+        return "weak"
+    return "weak" if not WEAK_CHROME_WORDS.isdisjoint(words) else None
+
+
+def chrome_kind(el: Element) -> str | None:
+    """"strong" for a site-furniture element by its tag, role, or class/id words; "weak" for
+    one whose class/id words name a small label (see WEAK_CHROME_WORDS); else None."""
+    tag = el.tag
+    if tag in ("html", "body", "main", "article") or el.get(MARK) in ("question", "keep"):
+        return None  # (an accordion's "accordion-button" question is not chrome)
+    if is_body_marker(el):
+        return None
+    if tag in CHROME_TAGS or (el.get("role") or "").lower() in CHROME_ROLES:
+        return "strong"
+    kinds = {chrome_token(token) for token in tokens(el)}
+    return "strong" if "strong" in kinds else "weak" if "weak" in kinds else None
 
 
 def looks_like_chrome(el: Element) -> bool:
     """A site-furniture element by its tag, role, or class/id words."""
-    tag = el.tag
-    if tag in ("html", "body", "main", "article") or el.get(MARK) in ("question", "keep"):
-        return False  # (an accordion's "accordion-button" question is not chrome)
-    if is_body_marker(el):
-        return False
-    if tag in CHROME_TAGS or (el.get("role") or "").lower() in CHROME_ROLES:
-        return True
-    return any(is_chrome_token(token) for token in tokens(el))
+    return chrome_kind(el) is not None
 
 
 def is_hidden(el: Element) -> bool:
@@ -255,27 +290,32 @@ def drop_footnote_markers(root: Element) -> None:
             drop_tree(el)
 
 
+#: Class/id words of a comment thread: the one kind of chrome that can hold more prose than the
+#: article it follows, so it never counts as holding the article.
+COMMENT_WORDS = frozenset({"comment", "comments", "respond", "disqus", "discussion", "replies"})
+
+
 def article_holders(
     root: Element, keep: Iterable[Element] = (), measured: Prose | None = None
 ) -> set[Element]:
     """The safety valve for chrome rules: elements that must stay even if they look like chrome
-    (a theme's "share-enabled" article wrapper, an ASP.NET page's all-enclosing <form>). Those
-    are the ancestors of a semantic body marker that holds real prose; without such a marker,
-    the elements holding most of the page's prose."""
+    (a theme's "share-enabled" article wrapper, a WordPress post classed with its category
+    "podcast", an ASP.NET page's all-enclosing <form>). Those are a site-pinned body, a semantic
+    body marker that holds real prose, the elements holding most of the page's prose (unless a
+    comment thread), and their ancestors."""
     prose = (measured or Prose.of(root)).totals
-    holders: set[Element] = set()
-    for el in keep:  # a site-pinned body
-        holders.add(el)
-        holders.update(el.iterancestors())
-    for marker in prose:
-        if prose[marker] >= THRESHOLDS.min_article_chars and is_body_marker(marker):
-            holders.add(marker)
-            holders.update(marker.iterancestors())
-    if any(is_body_marker(el) for el in holders):
-        return holders
     total = max(prose.get(root, 0), 1)
     share = THRESHOLDS.max_chrome_share_of_prose
-    return holders | {el for el, chars in prose.items() if chars / total > share}
+    found = list(keep)
+    for el, chars in prose.items():
+        marked = chars >= THRESHOLDS.body_marker_min_chars and is_body_marker(el)
+        most = chars / total > share and COMMENT_WORDS.isdisjoint(class_words(el))
+        if marked or most:
+            found.append(el)
+    holders = set(found)
+    for el in found:
+        holders.update(el.iterancestors())
+    return holders
 
 
 # Candidates found by libxml2 (cheap), then judged by the rules themselves (exact).
@@ -311,30 +351,47 @@ def is_recirculation_text(el: Element, text: str) -> bool:
     return link_chars(el) >= 0.5 * len(RECIRCULATION_LABEL.sub("", text))
 
 
-def drop_never_read(root: Element, holders: set[Element]) -> None:
-    """Remove what is never narrated, whoever finds the body: non-content tags, footnote
-    markers, hidden elements (FAQ answers excepted: a collapsed answer is still the answer), and
-    boilerplate and recirculation lines ("Share this", "Read more: ..."). The elements holding
-    the article are never removed."""
+def drop_unread(root: Element) -> None:
+    """Remove what is never narrated, whoever finds the body: non-content tags (controls,
+    captions, dialogs), footnote markers, and hidden elements (FAQ answers excepted: a collapsed
+    answer is still the answer)."""
     drop_tags(root, NEVER_CONTENT_TAGS)
     drop_footnote_markers(root)
     for el in [el for el in root.iter() if is_hidden(el) and el.get(MARK) != "answer"]:
         drop_tree(el)
+
+
+def is_browser_notice(text: str) -> bool:
+    """"This page is best viewed in an up-to-date web browser...", "Please enable JavaScript"."""
+    return bool(BROWSER_NOTICE.search(text))
+
+
+def drop_boilerplate(root: Element) -> None:
+    """Remove boilerplate and recirculation lines ("Share this", "Read more: ...") and browser
+    notices. (Rules on a block's own words: no element holding the article says only that.)"""
     limit = THRESHOLDS.max_boilerplate_chars
     for el in list(root.iter(*BLOCK_TAGS)):
-        if el in holders or el is root:
+        text = _short_text(el, MAX_NOTICE_CHARS) if el is not root else None
+        if text is None:
             continue
-        text = _short_text(el, limit)
-        if text is not None and (is_boilerplate_text(text) or is_recirculation_text(el, text)):
+        short = len(text) <= limit
+        boilerplate = short and (is_boilerplate_text(text) or is_recirculation_text(el, text))
+        if boilerplate or is_browser_notice(text):
             drop_tree(el)
 
 
 def drop_chrome(root: Element, holders: set[Element]) -> None:
     """Remove site chrome: elements recognised by tag, role or class/id words, link lists and
-    tag chips. The elements holding the article (`holders`) are never removed as chrome."""
+    tag chips; mark weak chrome (WEAK_CHROME_WORDS). The elements holding the article
+    (`holders`) are never removed or marked as chrome."""
     for el in _MAYBE_CHROME(root):
-        if el not in holders and looks_like_chrome(el):
+        if el in holders:
+            continue
+        kind = chrome_kind(el)
+        if kind == "strong":
             drop_tree(el)
+        elif kind == "weak":
+            el.set(WEAK, "")
     for el in list(root.iter("ul", "ol")):
         if el not in holders and is_link_list(el):
             drop_tree(el)

@@ -248,3 +248,8 @@ def read_page(path: Path, max_bytes: int = MAX_PAGE_BYTES) -> bytes:
 
 def _too_large(path: Path, max_bytes: int) -> str:
     return f"page too large (over {max_bytes // (1024 * 1024)} MB): {path}"
+
+
+def serialize(root: Element) -> str:
+    """The tree as HTML again (for the extractors that parse a page themselves)."""
+    return etree.tostring(root, encoding="unicode", method="html")

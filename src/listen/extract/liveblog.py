@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 
 from listen.extract.chrome import looks_like_chrome
-from listen.extract.marks import ENTRY_TIME, ENTRY_TITLE, MARK
+from listen.extract.marks import ENTRY_TIME, ENTRY_TITLE, MARK, WEAK
 from listen.extract.prose import Prose
 from listen.extract.settings import THRESHOLDS
 from listen.extract.text import (
     HEADING_TAGS,
     Element,
     block_parent,
+    clean_text,
     drop_tree,
     element_text,
     text_pieces,
@@ -102,7 +103,7 @@ def _bold_lead(entry: Element) -> str:
     """A bold lead standing for a heading ("<p><b>Polls close.</b> Voting ended...") at the start
     of an entry (read after chrome is dropped, so a byline or a share bar does not hide it).
     Marked so that it is not read twice."""
-    first = next((owner for owner, text in text_pieces(entry) if text.strip()), None)
+    first = next((owner for owner, text in text_pieces(entry, WEAK) if text.strip()), None)
     if first is None:
         return ""
     bold = first if first.tag in ("strong", "b") else next(first.iterancestors("strong", "b"), None)
@@ -121,7 +122,7 @@ def entry_title(entry: Element) -> str:
     title = (entry.get(ENTRY_TITLE) or "") or _bold_lead(entry)
     if title:
         return title
-    found = element_text(entry).split()
+    found = clean_text("".join(text for _, text in text_pieces(entry, WEAK))).split()
     first = " ".join(found[: THRESHOLDS.entry_title_words]).rstrip(",;:—–-")
     if len(found) > THRESHOLDS.entry_title_words:
         first += "…"

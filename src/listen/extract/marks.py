@@ -9,3 +9,5 @@ MARK = "data-listen"
 #: A live-blog entry's chapter title and time.
 ENTRY_TITLE = "data-listen-title"
 ENTRY_TIME = "data-listen-time"
+#: Weak chrome (see chrome.WEAK_CHROME_WORDS): left out of listen's own choice of the body.
+WEAK = "data-listen-weak"

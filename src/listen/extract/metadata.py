@@ -163,6 +163,8 @@ def normalize_language(value: str | None) -> str | None:
     return lang.lower() + (f"-{region.upper()}" if region else "")
 
 
+PUBLISHED_KEYS = ("article:published_time", "og:published_time", "date", "pubdate",
+                  "publishdate", "dc.date", "dc.date.issued")  # fmt: skip
 BY_PREFIX = re.compile(r"^\s*(?:written\s+)?by\s*[:\-]?\s+", re.IGNORECASE)
 BYLINE_SELECTORS = tuple(
     CSSSelector(selector, translator="html")
@@ -217,10 +219,7 @@ def read_metadata(root: Element, head: Head, pinned: Element | None = None) -> M
                 normalize_date,
                 (
                     _string(ld.get("datePublished")),
-                    head.get(
-                        "article:published_time", "og:published_time", "date", "pubdate",
-                        "publishdate", "dc.date", "dc.date.issued",
-                    ),  # fmt: skip
+                    head.get(*PUBLISHED_KEYS),
                     time_tag.get("datetime") if time_tag is not None else None,
                 ),
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from listen.extract.marks import WEAK
 from listen.extract.settings import THRESHOLDS
 from listen.extract.text import BLOCK_TAGS, HEADING_TAGS, Element, block_parent, within
 
@@ -36,7 +37,8 @@ def prose_units(root: Element) -> dict[Element, int]:
         add(own_block, el.text, own_link)
         if el is not root:
             add(block, el.tail, in_link)
-        stack.extend((child, own_block, own_link) for child in el)
+        # weak chrome (a caption, an author box) is no evidence of where the article is
+        stack.extend((child, own_block, own_link) for child in el if WEAK not in child.attrib)
     return {
         block: length
         for block, length in text_len.items()

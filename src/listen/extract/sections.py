@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from listen.extract.liveblog import ENTRY_LEVEL, entry_title
-from listen.extract.marks import MARK
+from listen.extract.marks import MARK, WEAK
 from listen.extract.metadata import BY_PREFIX
 from listen.extract.model import Block, Section
 from listen.extract.tables import is_data_table, table_sentences
@@ -58,6 +58,8 @@ class Walker:
 
     title: str
     byline: str | None = None
+    #: Leave weak chrome out (listen's own reading) or read it (the page the extractors vote on).
+    skip_weak: bool = True
     blocks: list[RawBlock] = field(default_factory=list)
     _inline: list[str] = field(default_factory=list)
     _structures: int = 0  # how many marked structures the walk is inside
@@ -113,13 +115,12 @@ class Walker:
                         todo.append(("text", child.tail))
                 actions.extend(reversed(todo))
 
-    @classmethod
-    def _plan(cls, child: Element, kind: str) -> list[tuple]:
+    def _plan(self, child: Element, kind: str) -> list[tuple]:
         """What reading `child` takes, as actions; a marked structure's blocks are flagged."""
         mark = child.get(MARK)
-        if mark == "skip":
+        if mark == "skip" or (self.skip_weak and WEAK in child.attrib):
             return []
-        plan = cls._plan_element(child, kind, mark)
+        plan = self._plan_element(child, kind, mark)
         if mark in STRUCTURE_MARKS:
             return [("flush", kind), ("enter",), *plan, ("leave",)]
         return plan
@@ -142,6 +143,17 @@ class Walker:
             child_kind = _KIND_BY_TAG.get(name, kind)
             return [("flush", kind), ("open", child, child_kind), ("flush", child_kind)]
         return [("open", child, kind)]
+
+
+def read_blocks(
+    parts: Iterable[Element], title: str, byline: str | None = None, skip_weak: bool = True
+) -> list[RawBlock]:
+    """The blocks of `parts`, read in order (see `Walker`)."""
+    walker = Walker(title=title, byline=byline, skip_weak=skip_weak)
+    for part in parts:
+        walker.walk(part)
+        walker.flush()
+    return walker.blocks
 
 
 _MONTHS = (

@@ -1,4 +1,4 @@
-"""Every number the extraction heuristics use, in one place, each with the reason it is what it is."""
+"""Every number the extraction heuristics use, in one place, each with the reason for it."""
 
 from __future__ import annotations
 
@@ -19,11 +19,14 @@ class Thresholds:
     climb_ratio: float = 1.5
     #: A block whose whole text is boilerplate is only recognised as such when this short.
     max_boilerplate_chars: int = 160
-    #: Less article text than this and the page is refused as "no article"...
-    min_article_chars: int = 200
+    #: Less article text than this (not one sentence) and the page is refused as "no article".
+    #: A short post is still an article: refusals are for listings, error pages, empty shells.
+    min_article_chars: int = 25
     #: A semantic body marker (itemprop=articleBody, .entry-content...) is trusted when it
-    #: holds at least this share of the page's prose.
+    #: holds at least this share of the page's prose...
     body_marker_share: float = 0.5
+    #: ...and, to shield it from the chrome rules, at least this much prose.
+    body_marker_min_chars: int = 200
     #: A list whose items are all links is a link list (not read) from this many items.
     link_list_min_items: int = 3
     #: A quotation is a pull-quote when this share of its 4-word runs also stands in the body.

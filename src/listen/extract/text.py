@@ -42,16 +42,16 @@ def clean_text(text: str) -> str:
     return " ".join(text.split())
 
 
-def separate_blocks(root: Element) -> None:
-    """Put a space at every block boundary and after every <br>, so that text read across
-    elements never runs two paragraphs into one word."""
+def separate_blocks(root: Element, separator: str = " ") -> None:
+    """Put a space (or `separator`) at every block boundary and after every <br>, so that text
+    read across elements never runs two paragraphs into one word."""
     for el in root.iter():
         tag = el.tag
         if tag in BLOCK_TAGS:
-            el.text = " " + el.text if el.text else " "
-            el.tail = " " + el.tail if el.tail else " "
+            el.text = separator + el.text if el.text else separator
+            el.tail = separator + el.tail if el.tail else separator
         elif tag == "br":
-            el.tail = " " + el.tail if el.tail else " "
+            el.tail = separator + el.tail if el.tail else separator
 
 
 def raw_text(el: Element) -> str:
@@ -84,7 +84,9 @@ def words(text: str) -> list[str]:
 def shingles(text: str, n: int = 4) -> set[tuple[str, ...]]:
     """The text's runs of `n` words (one shorter run for a text of fewer words)."""
     tokens = words(text)
-    return {tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1))} if tokens else set()
+    if not tokens:
+        return set()
+    return {tuple(tokens[i : i + n]) for i in range(max(1, len(tokens) - n + 1))}
 
 
 def block_parent(el: Element) -> Element | None:
@@ -106,6 +108,10 @@ def heading_level(el: Element) -> int:
 # Class lists that a CSS-in-JS build generates ("pw-post-body-paragraph km kn ko kp"): their
 # short tokens are hashes, and a hash may spell "ad" or "nav".
 _GENERATED_TOKEN = re.compile(r"^[a-z]{1,3}\d?$")
+# The post's own categories and tags, which WordPress and Ghost write into the classes of the
+# post and the page ("category-social-media", "tag-podcast"): the site's words for its topics,
+# never a statement about what the element is.
+_TAXONOMY_TOKEN = re.compile(r"^(?:category|tag)-")
 _WORD_SPLIT = re.compile(r"[-_:]+")
 
 
@@ -116,7 +122,7 @@ def tokens(el: Element) -> tuple[str, ...]:
 
 @lru_cache(maxsize=16384)
 def _tokens(class_attr: str | None, id_attr: str | None) -> tuple[str, ...]:
-    classes = (class_attr or "").lower().split()
+    classes = [c for c in (class_attr or "").lower().split() if not _TAXONOMY_TOKEN.match(c)]
     generated = [c for c in classes if _GENERATED_TOKEN.match(c)]
     if len(generated) >= 3 and 2 * len(generated) >= len(classes):
         classes = [c for c in classes if not _GENERATED_TOKEN.match(c)]
@@ -139,9 +145,10 @@ def split_token(token: str) -> list[str]:
     return _WORD_SPLIT.split(token)
 
 
-def text_pieces(el: Element) -> list[tuple[Element, str]]:
+def text_pieces(el: Element, skip: str | None = None) -> list[tuple[Element, str]]:
     """The text inside `el` in document order, each piece with the element it stands in (the
-    element whose text it is, or the parent of the element whose tail it is)."""
+    element whose text it is, or the parent of the element whose tail it is). Elements with
+    the attribute `skip` are left out (their tails are not)."""
     pieces: list[tuple[Element, str]] = []
     stack: list[tuple[Element, bool]] = [(el, False)]
     while stack:
@@ -154,7 +161,8 @@ def text_pieces(el: Element) -> list[tuple[Element, str]]:
             pieces.append((node, node.text))
         for child in reversed(node):
             stack.append((child, True))
-            stack.append((child, False))
+            if skip is None or skip not in child.attrib:
+                stack.append((child, False))
     return pieces
 
 
