@@ -85,16 +85,16 @@ def extract(
     drop_pullquotes(root)
     drop_media_captions(root)
     drop_chrome(root, holders)
-    measured = Prose.of(page)
-    body = pinned if pinned is not None and within(pinned, root) else find_body(page, measured)
+    if pinned is not None and not within(pinned, root):
+        pinned = None  # the site's body rule matched boilerplate only
+    body, measured, weak = _body(page, pinned)
     if body is None:
         raise ListenError(f"no article text found in {source}")
     refuse_non_article(body, meta.title, hints, source, measured.units_in(body))
     title = meta.title or ""
     parts = continuations(body, measured) if pinned is None else [body]
-    blocks = read_blocks(parts, title, meta.byline)
-    if sum(len(block.text) for block in blocks) < THRESHOLDS.min_article_chars:
-        # all there is is in weak chrome (a caption): read that
+    blocks = read_blocks(parts, title, meta.byline, skip_weak=not weak)
+    if not weak and sum(len(block.text) for block in blocks) < THRESHOLDS.min_article_chars:
         blocks = read_blocks(parts, title, meta.byline, skip_weak=False)
     if pinned is None:
         page_blocks = lambda: read_blocks([page], title, meta.byline, skip_weak=False)  # noqa: E731
@@ -116,6 +116,20 @@ def extract(
         summary=meta.summary or _first_sentences(sections),
         site_name=meta.site_name,
     )
+
+
+def _body(page: Element, pinned: Element | None) -> tuple[Element | None, Prose, bool]:
+    """The article's element, the prose measured, and whether weak chrome had to be read to find
+    it: a page whose only text is in weak chrome (a photo blog's captions, a post that is a list
+    of links) still has an article."""
+    measured = Prose.of(page)
+    if pinned is not None:
+        return pinned, measured, False
+    body = find_body(page, measured)
+    if body is not None:
+        return body, measured, False
+    measured = Prose.of(page, weak=True)
+    return find_body(page, measured), measured, True
 
 
 def _first_sentences(sections: tuple[Section, ...], limit: int = 300) -> str | None:

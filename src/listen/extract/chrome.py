@@ -114,24 +114,47 @@ BOILERPLATE_TEXT = re.compile(
     r"skip to (?:main )?content|we use cookies.*|this site uses cookies.*|"
     r"accept(?: all)?(?: cookies)?|"
     r"(?:story|article) continues below(?: (?:this )?advertisement)?|continue reading below|"
-    r"(?:photo|photograph|image|picture|illustration|graphic)s?(?: by| credit)?\s*[:©|].{0,120}"
+    r"(?:photo|photograph|image|picture|illustration|graphic)s?(?: by| credit)?\s*[:©|].{0,120}|"
+    # labels of the recirculation and live-blog furniture around an article
+    r"(?:our |the )?latest (?:stories|news|posts|articles)|don'?t miss(?: this)?|must read|"
+    r"most (?:read|popular|viewed|shared)(?: (?:in|on|from) .{1,40})?|trending(?: now)?|"
+    r"you (?:may|might) (?:also )?(?:like|enjoy)|more (?:stories|news|videos)(?: .{1,40})?|"
+    r"key events?|pinned(?: post)?|show key events only|breaking(?: news)?|just in|"
+    r"member-only story|published in .{1,80}|"
+    r"topics|tags|filed under|categories|related topics"
     r")[\s.:!*]*$",
     re.IGNORECASE,
 )
-# What a page says to a reader whose browser it does not like: never the article, however long.
-BROWSER_NOTICE = re.compile(
+# What a site says to every reader of every page (about their browser, about cookies): never
+# the article, however long.
+SITE_NOTICE = re.compile(
     r"\b(?:your (?:current |web )?browser|(?:upgrad|updat)(?:e|ing) (?:your|to a (?:newer|modern)) "
     r"(?:web )?browser|best viewed (?:in|with|using)|enabl(?:e|ing) (?:javascript|cookies|"
     r"style ?sheets)|javascript is (?:disabled|required|turned off|not enabled)|browser (?:is )?"
-    r"(?:not supported|unsupported|outdated|out of date)|(?:turn|switch) on javascript)\b",
+    r"(?:not supported|unsupported|outdated|out of date)|(?:turn|switch) on javascript|"
+    r"(?:this|our) (?:web ?)?site uses cookies|we use cookies|use of cookies|"
+    r"by (?:continuing to (?:use|browse)|using) (?:this|our) (?:web ?)?site)\b",
     re.IGNORECASE,
 )
-#: A notice is at most this long (an article about browsers is not a notice).
+#: A notice is at most this long (an article about browsers or cookies is not a notice).
 MAX_NOTICE_CHARS = 500
+# What a site says to sell itself between or after paragraphs: follow us, listen live, get the
+# app, sign up for the newsletter, send us a tip.
+PROMO_TEXT = re.compile(
+    r"\b(?:follow (?:us|him|her|them|me)(?: on| @)|like us on|find us on|join us on|"
+    r"listen live|watch live|get the (?:\w+ )?app|download (?:the|our) "
+    r"(?:\w+ )?app|sign up for (?:our|the) .{0,40}newsletters?|subscribe to .{0,40}newsletters?|"
+    r"newsletters? (?:sign-?up|delivered)|have a (?:news )?tip\?|send us (?:a|your) tips?|"
+    r"get the latest .{0,40}in your inbox)\b",
+    re.IGNORECASE,
+)
+#: A promotion is at most this long.
+MAX_PROMO_CHARS = 240
 # "READ MORE: <a>Another story</a>" lines injected between paragraphs.
 RECIRCULATION_LABEL = re.compile(
-    r"^\s*(?:read more|read also|also read|more|related|see also|recommended|watch|must read|"
-    r"don'?t miss|trending|read next|more on this(?: story)?|related (?:article|story|coverage))"
+    r"^\s*(?:read more|read also|also read|more|related|see also|see more|recommended|watch|"
+    r"watch more|listen|must read|don'?t miss|trending|read next|more on this(?: story)?|"
+    r"related (?:article|story|coverage)|more from .{1,40}|also on .{1,40}|next)"
     r"\s*[:|»›>]",
     re.IGNORECASE,
 )
@@ -241,6 +264,33 @@ def is_link_list(el: Element) -> bool:
     return all(
         next(li.iter("a"), None) is not None and link_chars(li) >= 0.9 * len(element_text(li))
         for li in items
+    )
+
+
+def is_teaser(el: Element) -> bool:
+    """A card pointing to another page: a headline link, perhaps with a kicker or a one-line
+    blurb, and nothing more."""
+    text = element_text(el)
+    if not text or len(text) > THRESHOLDS.teaser_max_chars:
+        return False
+    links = [a for a in el.iter("a") if not (a.get("href") or "#").startswith("#")]
+    if not links:
+        return False
+    linked = sum(len(element_text(a)) for a in links)
+    headline = max(len(element_text(a)) for a in links)
+    return linked >= 0.5 * len(text) or headline >= THRESHOLDS.teaser_title_min_chars
+
+
+def is_teaser_list(el: Element) -> bool:
+    """A run of cards pointing elsewhere ("Our latest stories", "More from ...", a related-story
+    module between paragraphs): most of the element's children are teasers, and it holds no
+    paragraph of its own. Read aloud it is a string of headlines and blurbs, not the article."""
+    items = [child for child in el if element_text(child)]
+    if len(items) < THRESHOLDS.link_list_min_items:
+        return False
+    teasers = sum(1 for item in items if is_teaser(item))
+    return teasers >= THRESHOLDS.teaser_list_share * len(items) and teasers >= (
+        THRESHOLDS.link_list_min_items
     )
 
 
@@ -361,22 +411,44 @@ def drop_unread(root: Element) -> None:
         drop_tree(el)
 
 
-def is_browser_notice(text: str) -> bool:
-    """"This page is best viewed in an up-to-date web browser...", "Please enable JavaScript"."""
-    return bool(BROWSER_NOTICE.search(text))
+def is_site_notice(text: str) -> bool:
+    """"This page is best viewed in an up-to-date web browser...", "Please enable JavaScript",
+    "This website uses cookies. By continuing to use it..."."""
+    return bool(SITE_NOTICE.search(text))
+
+
+def is_promotion(text: str) -> bool:
+    """"Follow us on Twitter", "Get the app", "Sign up for our newsletter"."""
+    return len(text) <= MAX_PROMO_CHARS and bool(PROMO_TEXT.search(text))
+
+
+def is_shouted_link(el: Element, text: str) -> bool:
+    """A line in capitals that is mostly a link: a promotion or another story's headline
+    ("READ MORE ON FOX BUSINESS BY CLICKING HERE", "CO-FOUNDER 'PROUD' OF ...")."""
+    return (
+        len(text.split()) >= 3
+        and not any(ch.islower() for ch in text)
+        and any(ch.isupper() for ch in text)
+        and link_chars(el) >= 0.5 * len(text)
+    )
 
 
 def drop_boilerplate(root: Element) -> None:
-    """Remove boilerplate and recirculation lines ("Share this", "Read more: ...") and browser
-    notices. (Rules on a block's own words: no element holding the article says only that.)"""
+    """Remove boilerplate, recirculation and promotion lines ("Share this", "Read more: ...",
+    "Follow us on ...") and site notices (browser, cookies). These are rules on a block's own
+    words: no element holding an article says only that."""
     limit = THRESHOLDS.max_boilerplate_chars
     for el in list(root.iter(*BLOCK_TAGS)):
         text = _short_text(el, MAX_NOTICE_CHARS) if el is not root else None
         if text is None:
             continue
         short = len(text) <= limit
-        boilerplate = short and (is_boilerplate_text(text) or is_recirculation_text(el, text))
-        if boilerplate or is_browser_notice(text):
+        boilerplate = short and (
+            is_boilerplate_text(text)
+            or is_recirculation_text(el, text)
+            or is_shouted_link(el, text)
+        )
+        if boilerplate or is_promotion(text) or is_site_notice(text):
             drop_tree(el)
 
 
@@ -395,6 +467,11 @@ def drop_chrome(root: Element, holders: set[Element]) -> None:
     for el in list(root.iter("ul", "ol")):
         if el not in holders and is_link_list(el):
             drop_tree(el)
+    for el in list(root.iter("div", "section", "ul", "ol", "aside")):
+        # weak: a post may itself be a list of links ("the week in review"), which the other
+        # extractors then vote back in
+        if el not in holders and WEAK not in el.attrib and is_teaser_list(el):
+            el.set(WEAK, "")
     for el in list(root.iter(*BLOCK_TAGS)):
         if el not in holders and el is not root and is_taxonomy_link(el):
             drop_tree(el)

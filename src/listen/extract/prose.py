@@ -10,10 +10,11 @@ from listen.extract.settings import THRESHOLDS
 from listen.extract.text import BLOCK_TAGS, HEADING_TAGS, Element, block_parent, within
 
 
-def prose_units(root: Element) -> dict[Element, int]:
+def prose_units(root: Element, weak: bool = False) -> dict[Element, int]:
     """Innermost block elements holding running text of their own (not in links, headings or
     navigation-like lists), with that text's length. Counts `<p>`s and, just as well, the bare
-    text and `<div>` paragraphs that many CMSs emit."""
+    text and `<div>` paragraphs that many CMSs emit. Weak chrome (a caption, an author box) is
+    no evidence of where the article is, and left out unless `weak`."""
     text_len: dict[Element, int] = {}
     link_len: dict[Element, int] = {}
 
@@ -37,8 +38,9 @@ def prose_units(root: Element) -> dict[Element, int]:
         add(own_block, el.text, own_link)
         if el is not root:
             add(block, el.tail, in_link)
-        # weak chrome (a caption, an author box) is no evidence of where the article is
-        stack.extend((child, own_block, own_link) for child in el if WEAK not in child.attrib)
+        stack.extend(
+            (child, own_block, own_link) for child in el if weak or WEAK not in child.attrib
+        )
     return {
         block: length
         for block, length in text_len.items()
@@ -61,8 +63,8 @@ class Prose:
     totals: dict[Element, int]
 
     @classmethod
-    def of(cls, root: Element) -> Prose:
-        units = prose_units(root)
+    def of(cls, root: Element, weak: bool = False) -> Prose:
+        units = prose_units(root, weak)
         totals: dict[Element, int] = {}
         for block, length in units.items():
             node: Element | None = block

@@ -39,6 +39,10 @@ class Thresholds:
     live_min_prose_share: float = 0.5
     #: An entry without a heading is titled with its time and this many of its first words.
     entry_title_words: int = 8
+    #: A teaser card (a headline link, a kicker, a blurb) is at most this long...
+    teaser_max_chars: int = 300
+    #: ...and a run of cards is an element at least this share of whose children are teasers.
+    teaser_list_share: float = 0.8
     #: Index pages: a teaser title is a link-only block at least this long...
     teaser_title_min_chars: int = 20
     #: ...this many of them...
