@@ -27,6 +27,7 @@ Every threshold lives in `settings.Thresholds`; every chrome rule is a named fun
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from listen.config import ExtractRules
 from listen.errors import ListenError
@@ -45,6 +46,7 @@ from listen.extract.chrome import (
 from listen.extract.consensus import vote
 from listen.extract.decoding import declared_charset, decode_html, parse_html, read_page, serialize
 from listen.extract.faq import mark_faq, with_json_ld_faq
+from listen.extract.headline import choose_title, page_headings
 from listen.extract.liveblog import mark_live_entries
 from listen.extract.metadata import read_head, read_metadata, read_page_hints
 from listen.extract.model import Article, Block, Section
@@ -75,6 +77,8 @@ def extract(
     pinned = pinned_element(root, rules.body)
     page = root.find("body")
     page = page if page is not None else root
+    order = {el: position for position, el in enumerate(page.iter())}
+    headings = page_headings(order)
     mark_faq(page, hints.faq)
     drop_non_article_sections(root)
     drop_unread(root)
@@ -90,8 +94,10 @@ def extract(
     body, measured, weak = _body(page, pinned)
     if body is None:
         raise ListenError(f"no article text found in {source}")
-    refuse_non_article(body, meta.title, hints, source, measured.units_in(body))
-    title = meta.title or ""
+    site_names = [meta.site_name or "", *host_names(meta.url)]
+    title = choose_title(headings, order.get(body, 0), meta.pinned_title, meta.titles, site_names)
+    title = title or ""
+    refuse_non_article(body, title, hints, source, measured.units_in(body))
     parts = continuations(body, measured) if pinned is None else [body]
     blocks = read_blocks(parts, title, meta.byline, skip_weak=not weak)
     if not weak and sum(len(block.text) for block in blocks) < THRESHOLDS.min_article_chars:
@@ -116,6 +122,15 @@ def extract(
         summary=meta.summary or _first_sentences(sections),
         site_name=meta.site_name,
     )
+
+
+def host_names(url: str | None) -> list[str]:
+    """The names a site's address gives it ("www.slashdot.org" -> slashdot.org, slashdot)."""
+    host = urlsplit(url).hostname if url else None
+    if not host:
+        return []
+    host = host.removeprefix("www.")
+    return [host, host.split(".")[0]]
 
 
 def _body(page: Element, pinned: Element | None) -> tuple[Element | None, Prose, bool]:

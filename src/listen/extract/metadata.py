@@ -25,7 +25,12 @@ LISTING_TYPES = {"collectionpage", "itemlist", "searchresultspage"}
 
 @dataclass(frozen=True)
 class Metadata:
-    title: str | None
+    #: The title the site's headline rule pins, else None.
+    pinned_title: str | None
+    #: The titles the page's metadata gives, best first (JSON-LD headline, og:title,
+    #: twitter:title, <title>): evidence for `headline.choose_title`, which prefers what the
+    #: page shows.
+    titles: tuple[str, ...]
     byline: str | None
     published: str | None
     language: str | None
@@ -184,28 +189,16 @@ def _byline_from_page(root: Element) -> str | None:
     return None
 
 
-def _first_heading(root: Element, tag: str) -> Element | None:
-    return next(root.iter(tag), None)
-
-
 def read_metadata(root: Element, head: Head, pinned: Element | None = None) -> Metadata:
-    """The article's facts. The title comes from the site's headline selectors when one matches
-    (`pinned`), else JSON-LD `headline`, the first <h1>, og:title, <title>."""
+    """The article's facts, and its title where the site's headline rule (`pinned`) or the
+    metadata give one."""
     ld = json_ld_article(head)
-    h1 = _first_heading(root, "h1")
-    title = next(
-        (
-            clean_text(t)
-            for t in (
-                pinned is not None and element_text(pinned),
-                _string(ld.get("headline")),
-                h1 is not None and element_text(h1),
-                head.get("og:title"),
-                head.title,
-            )
-            if t and clean_text(t)
-        ),
-        None,
+    pinned_title = element_text(pinned) if pinned is not None else None
+    titles = (
+        _string(ld.get("headline")),
+        head.get("og:title"),
+        head.get("twitter:title"),
+        head.title,
     )
     authors = _names(ld.get("author")) or [a for a in [head.get("author")] if a]
     byline = ", ".join(dict.fromkeys(clean_text(a) for a in authors if clean_text(a))) or None
@@ -255,7 +248,8 @@ def read_metadata(root: Element, head: Head, pinned: Element | None = None) -> M
     )
     site_name = head.get("og:site_name") or (_names(ld.get("publisher"))[:1] or [None])[0]
     return Metadata(
-        title=title,
+        pinned_title=pinned_title or None,
+        titles=tuple(dict.fromkeys(clean_text(t) for t in titles if t and clean_text(t))),
         byline=byline,
         published=published,
         language=language,

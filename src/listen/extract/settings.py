@@ -53,6 +53,13 @@ class Thresholds:
     listing_dominance: float = 2.5
     #: A page titled like an error page ("Page not found") is refused below this much prose.
     error_page_max_chars: int = 1500
+    #: A heading agrees with a metadata title when this share of its words are the title's.
+    headline_agreement: float = 0.8
+    #: A title cut to its longest part must keep this many words (else the whole title stays).
+    headline_min_words: int = 2
+    #: A heading this many elements after the article's element starts still counts as before
+    #: it (the headline inside the article's wrapper).
+    headline_reach: int = 20
     #: listen's body and trafilatura's agree on a page (F1 of their 4-word runs) from this on;
     #: below it, readability is asked too and the three vote block by block.
     vote_agreement: float = 0.9

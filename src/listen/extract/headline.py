@@ -1,0 +1,94 @@
+"""The headline: what the page shows, where it shows it. The visible heading near the article
+that the metadata agrees with; else the metadata's title without the site's name; else the
+heading nearest the article. Never the site's name, never two headlines."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from listen.extract.settings import THRESHOLDS
+from listen.extract.text import HEADING_TAGS, Element, element_text, heading_level, norm, words
+
+#: What sites put between a headline and their own name in a <title>.
+_TITLE_SEPARATOR = re.compile(r"\s+[|\-–—:·•»›/~]+\s+|\s*[|·•»]\s*")
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading of the page as it was before anything was dropped, and where it stood."""
+
+    position: int
+    level: int
+    text: str
+
+
+def page_headings(order: dict[Element, int]) -> list[Heading]:
+    """Every heading of the page with text, in document order (read before chrome is dropped:
+    a headline often stands in an element named like chrome, "entry-header" or a banner)."""
+    found = []
+    for el, position in order.items():
+        if el.tag in HEADING_TAGS:
+            text = element_text(el)
+            if text:
+                found.append(Heading(position, heading_level(el), text))
+    return found
+
+
+def without_site_name(title: str, site_names: Iterable[str]) -> str:
+    """A <title> or og:title without the site's name ("Paris - Wikipedia" -> "Paris"): the
+    parts that name the site go, and of the rest the longest stays."""
+    parts = [part for part in _TITLE_SEPARATOR.split(title) if part.strip()]
+    if len(parts) < 2:
+        return title
+    names = {norm(name) for name in site_names if name}
+    kept = [part for part in parts if norm(part) not in names]
+    if len(kept) == len(parts):  # no part is the site's name: the longest is the headline
+        kept = [max(parts, key=lambda part: len(words(part)))]
+    headline = max(kept, key=lambda part: len(words(part))) if kept else title
+    return headline if len(words(headline)) >= THRESHOLDS.headline_min_words else title
+
+
+def agrees(heading: str, title: str) -> bool:
+    """The heading says what the title says: most of its words are the title's, and it holds
+    at least half of the title's words ("Seth's Blog" does not agree with "Seth's Blog: The
+    false choice of mediocrity"; "Paris" agrees with "Paris - Wikipedia")."""
+    shown, given = set(words(heading)), set(words(title))
+    if not shown or not given:
+        return False
+    common = len(shown & given)
+    return common >= THRESHOLDS.headline_agreement * len(shown) and 2 * common >= len(given)
+
+
+def choose_title(
+    headings: Sequence[Heading],
+    body_start: int,
+    pinned: str | None,
+    titles: Sequence[str],
+    site_names: Sequence[str],
+) -> str | None:
+    """The article's headline (see the module's docstring). `body_start`: the position of the
+    article's element; `titles`: the metadata's, best first."""
+    if pinned:
+        return pinned
+    names = {norm(name) for name in site_names if name}
+    candidates = [h for h in headings if norm(h.text) not in names]
+
+    def nearness(heading: Heading) -> int:
+        return abs(heading.position - body_start)
+
+    cleaned = [without_site_name(title, site_names) for title in titles]
+    agreeing = [h for h in candidates if any(agrees(h.text, t) for t in (*titles, *cleaned))]
+    if agreeing:
+        return min(agreeing, key=lambda h: (h.level > 2, nearness(h))).text
+    before = [h for h in candidates if h.position <= body_start + THRESHOLDS.headline_reach]
+    main = [h for h in before if h.level == 1]
+    if main:
+        return min(main, key=nearness).text
+    usable = [t for t in cleaned if norm(t) not in names]
+    if usable:
+        return usable[0]
+    if before:
+        return min(before, key=nearness).text
+    return candidates[0].text if candidates else (cleaned[0] if cleaned else None)
