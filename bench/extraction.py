@@ -45,14 +45,11 @@ class Page:
 
 
 def decode_html(raw: bytes) -> str:
-    """UTF-8 if it is valid, else whatever bs4's UnicodeDammit detects."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        from bs4 import UnicodeDammit
+    """The page's text for the extractors that take a str, decoded as listen decodes it (BOM,
+    the page's WHATWG charset label, UTF-8, windows-1252), so that all three read the same."""
+    from listen.extract import decode_html as decode
 
-        dammit = UnicodeDammit(raw, is_html=True)
-        return dammit.unicode_markup or raw.decode("utf-8", errors="replace")
+    return decode(raw)
 
 
 def read_truth(data: Path) -> dict[str, dict]:

@@ -46,13 +46,13 @@ from listen.extract.chrome import (
 from listen.extract.consensus import vote
 from listen.extract.decoding import declared_charset, decode_html, parse_html, read_page, serialize
 from listen.extract.faq import mark_faq, with_json_ld_faq
-from listen.extract.headline import choose_title, page_headings
+from listen.extract.headline import choose_title, find_standfirst, page_headings
 from listen.extract.liveblog import mark_live_entries
 from listen.extract.metadata import read_head, read_metadata, read_page_hints
 from listen.extract.model import Article, Block, Section
 from listen.extract.prose import Prose
 from listen.extract.refusal import refuse_non_article
-from listen.extract.sections import build_sections, is_dateline, read_blocks
+from listen.extract.sections import build_sections, is_dateline, read_blocks, with_standfirst
 from listen.extract.settings import THRESHOLDS, Thresholds
 from listen.extract.site_rules import apply_drop_rules, pinned_element
 from listen.extract.tables import table_sentences
@@ -95,7 +95,8 @@ def extract(
     if body is None:
         raise ListenError(f"no article text found in {source}")
     site_names = [meta.site_name or "", *host_names(meta.url)]
-    title = choose_title(headings, order.get(body, 0), meta.pinned_title, meta.titles, site_names)
+    body_start = order.get(body, 0)
+    title, headline = choose_title(headings, body_start, meta.pinned_title, meta.titles, site_names)
     title = title or ""
     refuse_non_article(body, title, hints, source, measured.units_in(body))
     parts = continuations(body, measured) if pinned is None else [body]
@@ -105,6 +106,9 @@ def extract(
     if pinned is None:
         page_blocks = lambda: read_blocks([page], title, meta.byline, skip_weak=False)  # noqa: E731
         blocks = vote(blocks, page_blocks, serialize(root))
+        if headline is not None:
+            standfirst = find_standfirst(order, headline, body_start, meta.summary)
+            blocks = with_standfirst(blocks, standfirst)
     sections = build_sections(blocks, title, rules.chapter_depth)
     sections = with_json_ld_faq(sections, hints.faq)
     chars = sum(len(b.text) for s in sections for b in s.blocks)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from listen.extract.headline import agreement
 from listen.extract.sections import RawBlock
 from listen.extract.settings import THRESHOLDS
 from listen.extract.text import norm, raw_text, separate_blocks, shingles
@@ -51,15 +52,6 @@ class Opinion:
         if len(next(iter(runs))) < 4:
             return norm(text) in self.lines
         return sum(run in self.runs for run in runs) >= THRESHOLDS.vote_block_share * len(runs)
-
-
-def agreement(a: str, b: str) -> float:
-    """How much two texts say the same: F1 of their 4-word runs (1 when both are empty)."""
-    ra, rb = shingles(a), shingles(b)
-    if not ra and not rb:
-        return 1.0
-    common = len(ra & rb)
-    return 2 * common / (len(ra) + len(rb)) if common else 0.0
 
 
 def trafilatura_text(html: str) -> str:

@@ -8,8 +8,18 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from listen.extract.chrome import is_hidden, link_chars
 from listen.extract.settings import THRESHOLDS
-from listen.extract.text import HEADING_TAGS, Element, element_text, heading_level, norm, words
+from listen.extract.text import (
+    HEADING_TAGS,
+    Element,
+    class_words,
+    element_text,
+    heading_level,
+    norm,
+    shingles,
+    words,
+)
 
 #: What sites put between a headline and their own name in a <title>.
 _TITLE_SEPARATOR = re.compile(r"\s+[|\-–—:·•»›/~]+\s+|\s*[|·•»]\s*")
@@ -22,6 +32,7 @@ class Heading:
     position: int
     level: int
     text: str
+    element: Element
 
 
 def page_headings(order: dict[Element, int]) -> list[Heading]:
@@ -32,7 +43,7 @@ def page_headings(order: dict[Element, int]) -> list[Heading]:
         if el.tag in HEADING_TAGS:
             text = element_text(el)
             if text:
-                found.append(Heading(position, heading_level(el), text))
+                found.append(Heading(position, heading_level(el), text, el))
     return found
 
 
@@ -48,6 +59,15 @@ def without_site_name(title: str, site_names: Iterable[str]) -> str:
         kept = [max(parts, key=lambda part: len(words(part)))]
     headline = max(kept, key=lambda part: len(words(part))) if kept else title
     return headline if len(words(headline)) >= THRESHOLDS.headline_min_words else title
+
+
+def agreement(a: str, b: str) -> float:
+    """How much two texts say the same: F1 of their 4-word runs (1 when both are empty)."""
+    ra, rb = shingles(a), shingles(b)
+    if not ra and not rb:
+        return 1.0
+    common = len(ra & rb)
+    return 2 * common / (len(ra) + len(rb)) if common else 0.0
 
 
 def agrees(heading: str, title: str) -> bool:
@@ -67,11 +87,19 @@ def choose_title(
     pinned: str | None,
     titles: Sequence[str],
     site_names: Sequence[str],
-) -> str | None:
-    """The article's headline (see the module's docstring). `body_start`: the position of the
-    article's element; `titles`: the metadata's, best first."""
+) -> tuple[str | None, Heading | None]:
+    """The article's headline (see the module's docstring), and the heading that shows it if one
+    does. `body_start`: the position of the article's element; `titles`: the metadata's, best
+    first."""
     if pinned:
-        return pinned
+        return pinned, None
+    text, heading = _choose(headings, body_start, titles, site_names)
+    return text, heading
+
+
+def _choose(
+    headings: Sequence[Heading], body_start: int, titles: Sequence[str], site_names: Sequence[str]
+) -> tuple[str | None, Heading | None]:
     names = {norm(name) for name in site_names if name}
     candidates = [h for h in headings if norm(h.text) not in names]
 
@@ -81,14 +109,53 @@ def choose_title(
     cleaned = [without_site_name(title, site_names) for title in titles]
     agreeing = [h for h in candidates if any(agrees(h.text, t) for t in (*titles, *cleaned))]
     if agreeing:
-        return min(agreeing, key=lambda h: (h.level > 2, nearness(h))).text
+        best = min(agreeing, key=lambda h: (h.level > 2, nearness(h)))
+        return best.text, best
     before = [h for h in candidates if h.position <= body_start + THRESHOLDS.headline_reach]
     main = [h for h in before if h.level == 1]
     if main:
-        return min(main, key=nearness).text
+        best = min(main, key=nearness)
+        return best.text, best
     usable = [t for t in cleaned if norm(t) not in names]
     if usable:
-        return usable[0]
+        return usable[0], None
     if before:
-        return min(before, key=nearness).text
-    return candidates[0].text if candidates else (cleaned[0] if cleaned else None)
+        best = min(before, key=nearness)
+        return best.text, best
+    if candidates:
+        return candidates[0].text, candidates[0]
+    return (cleaned[0] if cleaned else None), None
+
+
+#: Class/id words of the summary under a headline.
+STANDFIRST_WORDS = frozenset({
+    "standfirst", "dek", "deck", "subtitle", "subhead", "subheadline", "subheading", "strapline",
+    "summary", "lede", "excerpt", "intro", "description", "abstract", "synopsis", "tagline",
+    "sub", "teaser",
+})  # fmt: skip
+STANDFIRST_TAGS = frozenset(("p", "div", "h2", "h3", "h4", "span", "section", "header"))
+
+
+def find_standfirst(
+    order: dict[Element, int], headline: Heading, body_start: int, description: str | None
+) -> str | None:
+    """The standfirst (dek, subtitle) between the headline and the article's element: an element
+    named so, marked as the description, saying what the page's description says, or a
+    heading right after the headline. It opens the lead chapter; it is never a chapter."""
+    end = min(body_start, headline.position + THRESHOLDS.standfirst_reach)
+    for el, position in order.items():
+        if not headline.position < position < end or el.tag not in STANDFIRST_TAGS:
+            continue
+        text = element_text(el)
+        if not THRESHOLDS.standfirst_min_chars <= len(text) <= THRESHOLDS.standfirst_max_chars:
+            continue
+        if is_hidden(el) or link_chars(el) > THRESHOLDS.max_link_density * len(text):
+            continue
+        named = not STANDFIRST_WORDS.isdisjoint(class_words(el)) or el.get("itemprop") in (
+            "description", "alternativeHeadline"
+        )
+        described = bool(description) and agreement(text, description or "") >= 0.6
+        subtitle = el.tag in HEADING_TAGS and el.getprevious() is headline.element
+        if named or described or subtitle:
+            return text
+    return None

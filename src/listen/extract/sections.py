@@ -21,6 +21,7 @@ from listen.extract.text import (
     Element,
     clean_text,
     element_text,
+    norm,
     same_text,
 )
 
@@ -154,6 +155,16 @@ def read_blocks(
         walker.walk(part)
         walker.flush()
     return walker.blocks
+
+
+def with_standfirst(blocks: list[RawBlock], standfirst: str | None) -> list[RawBlock]:
+    """The standfirst first, as a paragraph of the lead (and nowhere else: not as a heading
+    that would make it a chapter of its own, not twice)."""
+    if not standfirst:
+        return blocks
+    key = norm(standfirst)
+    rest = [block for block in blocks if norm(block.text) != key]
+    return [RawBlock(0, "paragraph", standfirst), *rest]
 
 
 _MONTHS = (

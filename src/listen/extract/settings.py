@@ -60,6 +60,11 @@ class Thresholds:
     #: A heading this many elements after the article's element starts still counts as before
     #: it (the headline inside the article's wrapper).
     headline_reach: int = 20
+    #: A standfirst stands at most this many elements after the headline...
+    standfirst_reach: int = 40
+    #: ...and is a sentence or two long.
+    standfirst_min_chars: int = 40
+    standfirst_max_chars: int = 400
     #: listen's body and trafilatura's agree on a page (F1 of their 4-word runs) from this on;
     #: below it, readability is asked too and the three vote block by block.
     vote_agreement: float = 0.9
