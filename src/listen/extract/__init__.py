@@ -107,7 +107,7 @@ def extract(
         page_blocks = lambda: read_blocks([page], title, meta.byline, skip_weak=False)  # noqa: E731
         blocks = vote(blocks, page_blocks, serialize(root))
         if headline is not None:
-            standfirst = find_standfirst(order, headline, body_start, meta.summary)
+            standfirst = find_standfirst(order, headline, body_start, meta.summary, page)
             blocks = with_standfirst(blocks, standfirst)
     sections = build_sections(blocks, title, rules.chapter_depth)
     sections = with_json_ld_faq(sections, hints.faq)

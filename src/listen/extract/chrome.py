@@ -121,7 +121,11 @@ BOILERPLATE_TEXT = re.compile(
     r"you (?:may|might) (?:also )?(?:like|enjoy)|more (?:stories|news|videos)(?: .{1,40})?|"
     r"key events?|pinned(?: post)?|show key events only|breaking(?: news)?|just in|"
     r"member-only story|published in .{1,80}|"
-    r"topics|tags|filed under|categories|related topics"
+    r"topics|tags|filed under|categories|related topics|"
+    # advertising labels and credit lines
+    r"adverts?|ads?|advertising|sponsored content|paid (?:content|post)|promoted(?: content)?|"
+    r"(?:source|sources|additional reporting(?: by)?|reporting by|editing by|compiled by)"
+    r"\s*[:|-]?\s*.{1,60}"
     r")[\s.:!*]*$",
     re.IGNORECASE,
 )
@@ -292,6 +296,37 @@ def is_teaser_list(el: Element) -> bool:
     return teasers >= THRESHOLDS.teaser_list_share * len(items) and teasers >= (
         THRESHOLDS.link_list_min_items
     )
+
+
+def is_link_line(el: Element) -> bool:
+    """A block that is nothing but a link with a headline's length: another story's title
+    standing between paragraphs."""
+    if el.tag not in LINK_LINE_TAGS:
+        return False
+    text = _short_text(el, THRESHOLDS.teaser_max_chars)
+    if not text or len(text) < THRESHOLDS.teaser_title_min_chars:
+        return False
+    return link_chars(el) >= 0.9 * len(text)
+
+
+LINK_LINE_TAGS = frozenset(("p", "div", "li", "h2", "h3", "h4", "h5", "h6"))
+
+
+def mark_link_runs(root: Element) -> None:
+    """Runs of link lines (three or more siblings in a row, nothing with text between them): a
+    "you may also like" list written as paragraphs. Marked weak: a post may be such a list."""
+    for parent in list(root.iter()):
+        run: list[Element] = []
+        for child in [*parent, None]:
+            if child is not None and is_link_line(child):
+                run.append(child)
+                continue
+            if child is not None and not raw_text(child).strip():
+                continue  # an empty ad slot between two lines does not end the run
+            if len(run) >= THRESHOLDS.link_list_min_items:
+                for line in run:
+                    line.set(WEAK, "")
+            run = []
 
 
 _MARKER_TEXT = re.compile(
@@ -472,6 +507,7 @@ def drop_chrome(root: Element, holders: set[Element]) -> None:
         # extractors then vote back in
         if el not in holders and WEAK not in el.attrib and is_teaser_list(el):
             el.set(WEAK, "")
+    mark_link_runs(root)
     for el in list(root.iter(*BLOCK_TAGS)):
         if el not in holders and el is not root and is_taxonomy_link(el):
             drop_tree(el)

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from listen.extract.chrome import is_hidden, link_chars
+from listen.extract.chrome import link_chars
 from listen.extract.settings import THRESHOLDS
 from listen.extract.text import (
     HEADING_TAGS,
@@ -18,6 +18,7 @@ from listen.extract.text import (
     heading_level,
     norm,
     shingles,
+    within,
     words,
 )
 
@@ -131,25 +132,32 @@ def _choose(
 STANDFIRST_WORDS = frozenset({
     "standfirst", "dek", "deck", "subtitle", "subhead", "subheadline", "subheading", "strapline",
     "summary", "lede", "excerpt", "intro", "description", "abstract", "synopsis", "tagline",
-    "sub", "teaser",
+    "teaser",
 })  # fmt: skip
 STANDFIRST_TAGS = frozenset(("p", "div", "h2", "h3", "h4", "span", "section", "header"))
 
 
 def find_standfirst(
-    order: dict[Element, int], headline: Heading, body_start: int, description: str | None
+    order: dict[Element, int],
+    headline: Heading,
+    body_start: int,
+    description: str | None,
+    page: Element,
 ) -> str | None:
     """The standfirst (dek, subtitle) between the headline and the article's element: an element
     named so, marked as the description, saying what the page's description says, or a
-    heading right after the headline. It opens the lead chapter; it is never a chapter."""
+    heading right after the headline, that the rules left on the `page` (not chrome, not
+    hidden). It opens the lead chapter; it is never a chapter."""
     end = min(body_start, headline.position + THRESHOLDS.standfirst_reach)
     for el, position in order.items():
         if not headline.position < position < end or el.tag not in STANDFIRST_TAGS:
             continue
+        if not within(el, page):
+            continue
         text = element_text(el)
         if not THRESHOLDS.standfirst_min_chars <= len(text) <= THRESHOLDS.standfirst_max_chars:
             continue
-        if is_hidden(el) or link_chars(el) > THRESHOLDS.max_link_density * len(text):
+        if link_chars(el) > THRESHOLDS.max_link_density * len(text):
             continue
         named = not STANDFIRST_WORDS.isdisjoint(class_words(el)) or el.get("itemprop") in (
             "description", "alternativeHeadline"

@@ -32,13 +32,26 @@ _FOOTNOTE_MARK = re.compile(
 )
 
 
+# Citation markers written in parentheses after a word, at the end of a clause: "... as reported
+# (10, 11).", "(3–5)". An enumeration ("(1) build, (2) buy") is followed by its words, a record
+# ("Palm Bay (1-0):") has a hyphen, a tie-break ("7-6 (5),") follows a number: all stay.
+_CITATION_MARK = re.compile(
+    r"(?<=[^\W\d_]|[”\"’)\]])\s*\(\d{1,3}(?:\s*[,–]\s*\d{1,3})*\)(?=[.,;!?]|$)"
+)
+# A CMS's shortcodes left in the text by a plugin that is gone: "[button link=...]", "[/button]"
+# (a bracketed word with attributes, or a closing one; "[sic]" stays).
+_SHORTCODE = re.compile(r"\[/?[a-z][a-z0-9_-]*(?:\s+[a-z_-]+\s*=[^\]]*)+\]|\[/[a-z][a-z0-9_-]*\]")
+
+
 def clean_text(text: str) -> str:
-    """Text as it is read: soft hyphens, zero-width spaces and written-in footnote markers out,
-    every run of white space one space."""
+    """Text as it is read: soft hyphens, zero-width spaces, written-in footnote markers and
+    stray shortcodes out, every run of white space one space."""
     if "\u00ad" in text or "\u200b" in text:
         text = text.replace("\u00ad", "").replace("\u200b", "")
     if "[" in text:
-        text = _FOOTNOTE_MARK.sub("", text)
+        text = _SHORTCODE.sub("", _FOOTNOTE_MARK.sub("", text))
+    if "(" in text:
+        text = _CITATION_MARK.sub("", text)
     return " ".join(text.split())
 
 
@@ -116,29 +129,35 @@ _WORD_SPLIT = re.compile(r"[-_:]+")
 
 
 def tokens(el: Element) -> tuple[str, ...]:
-    """The element's class names and id, lower-cased (generated hash classes left out)."""
-    return _tokens(el.get("class"), el.get("id"))
+    """The element's class names and id, lower-cased, camelCase split ("PromoSmall-title" ->
+    "promo-small-title"; generated hash classes left out), and a custom element's tag name
+    ("ps-promo")."""
+    tag = el.tag if isinstance(el.tag, str) and "-" in el.tag else None
+    return _tokens(el.get("class"), el.get("id"), tag)
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 @lru_cache(maxsize=16384)
-def _tokens(class_attr: str | None, id_attr: str | None) -> tuple[str, ...]:
-    classes = [c for c in (class_attr or "").lower().split() if not _TAXONOMY_TOKEN.match(c)]
+def _tokens(class_attr: str | None, id_attr: str | None, tag: str | None = None) -> tuple[str, ...]:
+    named = _CAMEL.sub("-", class_attr or "").lower().split()
+    classes = [c for c in named if not _TAXONOMY_TOKEN.match(c)]
     generated = [c for c in classes if _GENERATED_TOKEN.match(c)]
     if len(generated) >= 3 and 2 * len(generated) >= len(classes):
         classes = [c for c in classes if not _GENERATED_TOKEN.match(c)]
-    return (*classes, *(id_attr or "").lower().split())
+    ids = _CAMEL.sub("-", id_attr or "").lower().split()
+    return (*classes, *ids, *([tag.lower()] if tag else []))
 
 
 def class_words(el: Element) -> frozenset[str]:
     """The class/id tokens split into words: "elementor-tab-content" -> elementor, tab, content."""
-    return _class_words(el.get("class"), el.get("id"))
+    return _class_words(tokens(el))
 
 
 @lru_cache(maxsize=16384)
-def _class_words(class_attr: str | None, id_attr: str | None) -> frozenset[str]:
-    return frozenset(
-        w for token in _tokens(class_attr, id_attr) for w in _WORD_SPLIT.split(token) if w
-    )
+def _class_words(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w for token in names for w in _WORD_SPLIT.split(token) if w)
 
 
 def split_token(token: str) -> list[str]:
