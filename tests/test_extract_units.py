@@ -303,3 +303,219 @@ def test_a_short_article_before_a_row_of_teasers_is_not_an_index() -> None:
         f"<h3>Elsewhere in Eastmoor</h3>{teasers}"
     )
     assert "Buses 3 and 7 are diverted along Mill Lane" in read(html)
+
+
+# --- charsets as browsers know them, XHTML, page size ----------------------------------------
+
+
+def test_only_whatwg_labels_are_charsets() -> None:
+    # A Python-only codec named by a page is ignored, as browsers ignore it: the bytes decode
+    # as UTF-8 when they are UTF-8, else as windows-1252.
+    for label in ("unicode_escape", "raw_unicode_escape", "rot13", "idna", "undefined"):
+        head = f'<meta charset="{label}">'.encode()
+        assert declared_charset(head) is None
+        assert decode_html(head + "Caf\u00e9 \\u0041".encode()) == head.decode() + "Café \\u0041"
+        assert decode_html(head + b"Caf\xe9 \x93x\x94") == head.decode() + "Café “x”"
+
+
+def test_every_whatwg_label_decodes_with_a_python_codec() -> None:
+    from listen.extract.decoding import PYTHON_CODECS, WHATWG_LABELS
+
+    assert len(WHATWG_LABELS) > 200
+    for label, name in WHATWG_LABELS.items():
+        assert name in PYTHON_CODECS, label
+        "abc".encode("ascii").decode(PYTHON_CODECS[name])
+
+
+def test_an_xhtml_page_is_read_quietly(capfd: pytest.CaptureFixture[str]) -> None:
+    import warnings
+
+    xhtml = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 '
+        'Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n<html xmlns="http://'
+        'www.w3.org/1999/xhtml" xml:lang="en"><head><title>Mooring fees</title></head><body>'
+        f"<h1>Mooring fees</h1><p>{PROSE}</p></body></html>"
+    ).encode()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any library warning fails the test
+        article = extract(xhtml)
+    assert article.title == "Mooring fees" and article.language == "en"
+    assert capfd.readouterr().err == ""
+
+
+def test_a_local_page_over_the_cap_is_refused_before_it_is_read(tmp_path) -> None:
+    from listen.extract import read_page
+
+    big = tmp_path / "big.html"
+    big.write_bytes(b"<p>" + b"x" * (3 * 1024 * 1024))
+    with pytest.raises(ListenError, match=r"page too large \(over 2 MB\)"):
+        read_page(big, max_bytes=2 * 1024 * 1024)
+    assert read_page(big, max_bytes=4 * 1024 * 1024).startswith(b"<p>xxx")
+
+
+# --- text rules on a block's own words -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "promotion"),
+    [
+        ("Follow us on Facebook, Instagram and X for the latest news.", True),
+        ("Listen live at riversidefm.example or on your smart speaker.", True),
+        ("Get the Riverside FM app for news alerts and travel.", True),
+        ("Sign up for our daily newsletter to get the headlines first.", True),
+        ("Have a story? Email news@example.org.", True),
+        ("The band said it would follow the tour with a live album.", False),
+        ("She asked the council to send us the minutes.", False),
+    ],
+)
+def test_promotion(line: str, promotion: bool) -> None:
+    from listen.extract.chrome import is_promotion
+
+    assert is_promotion(line) is promotion
+
+
+@pytest.mark.parametrize(
+    ("text", "notice"),
+    [
+        ("This page is best viewed in an up-to-date web browser with style sheets enabled.", True),
+        ("You need to enable JavaScript to run this app.", True),
+        ("This website uses cookies. By continuing to use our website you agree.", True),
+        ("Google said on Tuesday that its browser would block third-party trackers.", False),
+    ],
+)
+def test_site_notice(text: str, notice: bool) -> None:
+    from listen.extract.chrome import is_site_notice
+
+    assert is_site_notice(text) is notice
+
+
+def test_labels_of_recirculation_and_live_blog_furniture_are_not_read() -> None:
+    labels = "".join(
+        f"<p>{label}</p>"
+        for label in ("Key event", "Member-only story", "Published in The Local Desk",
+                      "Most read in world news", "DON'T MISS", "Advert", "Topics:",
+                      "SOURCE: News agencies")  # fmt: skip
+    )
+    text = read(page(f"<p>{PROSE}</p>{labels}<p>{PROSE}</p>"))
+    for label in ("Key event", "Member-only", "Published in", "Most read", "MISS", "Advert",
+                  "Topics", "SOURCE"):  # fmt: skip
+        assert label not in text
+
+
+def test_a_shouted_link_line_is_not_read_but_a_shouted_sentence_is() -> None:
+    html = page(
+        f"<p>{PROSE}</p><p><a href='/b'>READ MORE ON THE HARBOUR BY CLICKING HERE</a></p>"
+        "<p>THE BOARD WILL MEET AGAIN IN MAY.</p>"
+    )
+    text = read(html)
+    assert "CLICKING HERE" not in text and "THE BOARD WILL MEET AGAIN IN MAY." in text
+
+
+def test_shortcodes_and_citation_markers_are_cleaned_out() -> None:
+    from listen.extract.text import clean_text
+
+    assert clean_text('[button link="/x" type="big"]Send us your review[/button]') == (
+        "Send us your review"
+    )
+    assert clean_text("He wrote it [sic] twice.") == "He wrote it [sic] twice."
+    assert clean_text("as reported earlier (10, 11). Then") == "as reported earlier. Then"
+    assert clean_text("healing (5–7), though") == "healing, though"
+    assert clean_text("edged Opelka 7-6 (5), 7-6 (7)") == "edged Opelka 7-6 (5), 7-6 (7)"
+    assert clean_text("Palm Bay (1-0): Tolivert 25") == "Palm Bay (1-0): Tolivert 25"
+    assert clean_text("two things: (1) this, and (2) that.") == "two things: (1) this, and (2) that."
+
+
+# --- class names -----------------------------------------------------------------------------
+
+
+def test_a_posts_own_categories_and_tags_are_not_chrome() -> None:
+    # WordPress writes the post's categories into its classes: "podcast" and "social" are the
+    # site's topics here, not a podcast player or a share bar.
+    html = (
+        "<html><head><title>Tips</title></head><body><div class='post hentry category-podcast "
+        f"category-social-media tag-share'><h1>Tips</h1><p>{PROSE}</p><p>{PROSE}</p></div>"
+        "<div class='sidebar'><p>" + "An archive of older posts, by month and by year. " * 2
+        + "</p></div></body></html>"
+    )
+    text = read(html)
+    assert "harbour board met on Tuesday" in text and "archive of older posts" not in text
+
+
+def test_camel_case_class_names_and_custom_elements_are_read_as_words() -> None:
+    from listen.extract import parse_html
+    from listen.extract.text import class_words
+
+    root = parse_html(
+        "<body><bsp-promo class='PromoSmall-titleContainer'>x</bsp-promo>"
+        "<div id='siteSub'>y</div></body>"
+    )
+    promo, sub = root.find(".//bsp-promo"), root.find(".//div")
+    assert {"promo", "small", "title", "container", "bsp"} <= class_words(promo)
+    assert {"site", "sub"} <= class_words(sub)
+
+
+# --- weak chrome and the vote ----------------------------------------------------------------
+
+
+def test_a_caption_or_an_author_box_is_not_read_beside_an_article() -> None:
+    html = page(
+        f"<p>{PROSE}</p><p>{PROSE}</p><p>{PROSE}</p><div class='wp-caption'><p>The harbour at dawn, seen from the pier.</p>"
+        "</div><div class='author-box'><p>Ana Ruiz covers the harbour for the Gazette and has "
+        "lived in the town since 2011.</p></div>"
+    )
+    text = read(html)
+    assert "harbour board met" in text
+    assert "seen from the pier" not in text and "Ana Ruiz covers" not in text
+
+
+def test_a_run_of_link_lines_between_paragraphs_is_not_read() -> None:
+    links = "".join(
+        f"<p><a href='/story-{i}'>Another story about the harbour, number {i}</a></p>"
+        for i in range(1, 5)
+    )
+    article = "".join(
+        f"<p>On day {day} of the inquiry the harbour board heard from {day * 3} witnesses about "
+        f"the mooring fees, the dredging contract and the state of berth {day + 10}.</p>"
+        for day in range(1, 9)
+    )
+    text = read(page(f"{article[:800]}<p>You may also like...</p>{links}{article[800:]}"))
+    assert "Another story" not in text and "You may also like" not in text
+    assert "On day 1 of the inquiry" in text and "the state of berth 18." in text
+
+
+def test_the_vote_reads_what_listen_and_the_other_two_extractors_agree_on() -> None:
+    from listen.extract.consensus import Opinion
+
+    opinion = Opinion.of("Countries\nThe harbour board met on Tuesday and agreed new fees.")
+    assert opinion.holds("The harbour board met on Tuesday")
+    assert opinion.holds("Countries")
+    assert not opinion.holds("countries of the world")  # a short block must be a whole line
+    assert not opinion.holds("The ferry board met on Friday and agreed nothing")
+
+
+# --- the headline ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "site", "headline"),
+    [
+        ("Paris - Wikipedia", "Wikipedia", "Paris"),
+        ("Ferry fares frozen for a second year | Tidewater Times", "", "Ferry fares frozen for a second year"),
+        ("The false choice of mediocrity | Seth's Blog", "", "The false choice of mediocrity"),
+        ("Analysis: what the vote means", "", "Analysis: what the vote means"),
+        ("Just one title", "Example", "Just one title"),
+    ],
+)  # fmt: skip
+def test_without_site_name(title: str, site: str, headline: str) -> None:
+    from listen.extract.headline import without_site_name
+
+    assert without_site_name(title, [site]) == headline
+
+
+def test_a_heading_agrees_with_a_title_only_when_it_says_the_same() -> None:
+    from listen.extract.headline import agrees
+
+    assert agrees("Paris", "Paris - Wikipedia")
+    assert agrees("Kenmore approves new cycle lanes", "Kenmore approves new cycle lanes | Times")
+    assert not agrees("Seth's Blog", "Seth's Blog: The false choice of mediocrity")
+    assert not agrees("New Jersey", "Morris County school closings Thursday and beyond")

@@ -52,7 +52,15 @@ from listen.extract.metadata import read_head, read_metadata, read_page_hints
 from listen.extract.model import Article, Block, Section
 from listen.extract.prose import Prose
 from listen.extract.refusal import refuse_non_article
-from listen.extract.sections import build_sections, is_dateline, read_blocks, with_standfirst
+from listen.extract.sections import (
+    SKIP_ALL_WEAK,
+    SKIP_LINKS,
+    SKIP_NONE,
+    build_sections,
+    is_dateline,
+    read_blocks,
+    with_standfirst,
+)
 from listen.extract.settings import THRESHOLDS, Thresholds
 from listen.extract.site_rules import apply_drop_rules, pinned_element
 from listen.extract.tables import table_sentences
@@ -83,7 +91,7 @@ def extract(
     drop_non_article_sections(root)
     drop_unread(root)
     measured = Prose.of(page)
-    mark_live_entries(page, declared=hints.live, measured=measured)
+    live = mark_live_entries(page, declared=hints.live, measured=measured) > 0
     holders = article_holders(page, [pinned] if pinned is not None else [], measured)
     drop_boilerplate(root)
     drop_pullquotes(root)
@@ -100,11 +108,11 @@ def extract(
     title = title or ""
     refuse_non_article(body, title, hints, source, measured.units_in(body))
     parts = continuations(body, measured) if pinned is None else [body]
-    blocks = read_blocks(parts, title, meta.byline, skip_weak=not weak)
+    blocks = read_blocks(parts, title, meta.byline, SKIP_NONE if weak else SKIP_ALL_WEAK)
     if not weak and sum(len(block.text) for block in blocks) < THRESHOLDS.min_article_chars:
-        blocks = read_blocks(parts, title, meta.byline, skip_weak=False)
-    if pinned is None:
-        page_blocks = lambda: read_blocks([page], title, meta.byline, skip_weak=False)  # noqa: E731
+        blocks = read_blocks(parts, title, meta.byline, SKIP_NONE)
+    if pinned is None and not live:  # (a live blog's entries: only listen's rules know them)
+        page_blocks = lambda: read_blocks([page], title, meta.byline, SKIP_LINKS)  # noqa: E731
         blocks = vote(blocks, page_blocks, serialize(root))
         if headline is not None:
             standfirst = find_standfirst(order, headline, body_start, meta.summary, page)

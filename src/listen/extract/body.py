@@ -5,11 +5,12 @@ sections; and the parts of an article a stray end tag split in two."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import islice
 
 from listen.extract.chrome import is_body_marker
 from listen.extract.prose import Prose
 from listen.extract.settings import THRESHOLDS
-from listen.extract.text import Element
+from listen.extract.text import Element, class_words, element_text
 
 CONTAINER_TAGS = frozenset(("div", "section", "article", "main", "td", "blockquote", "body"))
 
@@ -48,17 +49,27 @@ def widen(el: Element, prose: dict[Element, int]) -> Element:
     return best
 
 
+#: Class/id words of a summary box standing right before the article (a live blog's pinned post,
+#: "Key points"): part of the article, read first.
+SUMMARY_WORDS = frozenset({"summary", "pinned", "keypoints", "key-points", "highlights",
+                           "takeaways", "tldr", "glance", "bullets"})  # fmt: skip
+
+
 def continuations(body: Element, measured: Prose | None = None) -> list[Element]:
     """The article's parts as written: `body`, plus the siblings of the same shape (tag and
-    class) that hold prose right before or after it. A stray end tag ("</div></div>") splits an
-    article container in two; a browser still shows one article, and so do we."""
+    class) that hold prose right before or after it (a stray end tag, "</div></div>", splits an
+    article container in two; a browser still shows one article, and so do we), and a summary
+    box just before it (a live blog's pinned post, "Key points")."""
     parent = body.getparent()
     if parent is None:
         return [body]
     prose = (measured or Prose.of(parent)).totals
 
     def same_shape(el: Element) -> bool:
-        return el.tag == body.tag and el.get("class") == body.get("class")
+        # (two classless <div>s are not one shape: the article and the page's footer)
+        return el.tag == body.tag and bool(body.get("class")) and el.get("class") == body.get(
+            "class"
+        )
 
     def run(siblings: Iterable[Element]) -> list[Element]:
         found: list[Element] = []
@@ -71,4 +82,11 @@ def continuations(body: Element, measured: Prose | None = None) -> list[Element]
         return found
 
     before = run(body.itersiblings(preceding=True))
-    return [*reversed(before), body, *run(body.itersiblings())]
+    first = before[-1] if before else body
+    summary = [el for el in islice(first.itersiblings(preceding=True), 2) if _is_summary(el)][:1]
+    return [*summary, *reversed(before), body, *run(body.itersiblings())]
+
+
+def _is_summary(el: Element) -> bool:
+    found = class_words(el)
+    return not SUMMARY_WORDS.isdisjoint(found | {"-".join(found)}) and bool(element_text(el))

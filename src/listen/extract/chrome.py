@@ -10,7 +10,7 @@ from itertools import islice
 
 from lxml import etree
 
-from listen.extract.marks import MARK, WEAK
+from listen.extract.marks import LABEL, LINKS, MARK, WEAK
 from listen.extract.prose import Prose
 from listen.extract.settings import THRESHOLDS
 from listen.extract.text import (
@@ -57,7 +57,7 @@ CHROME_WORDS = frozenset({
     "share", "sharing", "social", "sharedaddy", "subscribe", "subscription", "newsletter",
     "signup", "comment", "comments", "respond", "disqus", "related", "recommended", "recirc",
     "promo", "advert", "advertisement", "ads", "ad", "sponsor", "sponsored", "cookie",
-    "cookies", "consent", "gdpr", "popup", "modal", "footer", "paywall", "tags", "tagcloud",
+    "cookies", "consent", "gdpr", "popup", "modal", "footer", "foot", "paywall", "tags", "tagcloud",
     "pagination", "pager", "print",
     "listen", "tts", "podcast", "scroll", "scrolltop",
     "backtotop", "skip", "infobox", "navbox", "reflist", "references", "footnotes",
@@ -146,10 +146,11 @@ MAX_NOTICE_CHARS = 500
 # app, sign up for the newsletter, send us a tip.
 PROMO_TEXT = re.compile(
     r"\b(?:follow (?:us|him|her|them|me)(?: on| @)|like us on|find us on|join us on|"
-    r"listen live|watch live|get the (?:\w+ )?app|download (?:the|our) "
-    r"(?:\w+ )?app|sign up for (?:our|the) .{0,40}newsletters?|subscribe to .{0,40}newsletters?|"
-    r"newsletters? (?:sign-?up|delivered)|have a (?:news )?tip\?|send us (?:a|your) tips?|"
-    r"get the latest .{0,40}in your inbox)\b",
+    r"listen live|watch live|get the (?:[\w.-]+ ){0,3}app|download (?:the|our) "
+    r"(?:[\w.-]+ ){0,3}app|sign up for (?:our|the) .{0,40}newsletters?|"
+    r"subscribe to .{0,40}newsletters?|newsletters? (?:sign-?up|delivered)|"
+    r"have a (?:news )?(?:tip|story)\?|send us (?:a|your) (?:tips?|story|stories|photos?)|"
+    r"get the latest .{0,40}in your inbox)(?!\w)",
     re.IGNORECASE,
 )
 #: A promotion is at most this long.
@@ -325,7 +326,7 @@ def mark_link_runs(root: Element) -> None:
                 continue  # an empty ad slot between two lines does not end the run
             if len(run) >= THRESHOLDS.link_list_min_items:
                 for line in run:
-                    line.set(WEAK, "")
+                    line.set(WEAK, LINKS)
             run = []
 
 
@@ -498,15 +499,14 @@ def drop_chrome(root: Element, holders: set[Element]) -> None:
         if kind == "strong":
             drop_tree(el)
         elif kind == "weak":
-            el.set(WEAK, "")
+            el.set(WEAK, LABEL)
     for el in list(root.iter("ul", "ol")):
         if el not in holders and is_link_list(el):
             drop_tree(el)
     for el in list(root.iter("div", "section", "ul", "ol", "aside")):
-        # weak: a post may itself be a list of links ("the week in review"), which the other
-        # extractors then vote back in
+        # weak, not dropped: a post may itself be a list of links ("the week in review")
         if el not in holders and WEAK not in el.attrib and is_teaser_list(el):
-            el.set(WEAK, "")
+            el.set(WEAK, LINKS)
     mark_link_runs(root)
     for el in list(root.iter(*BLOCK_TAGS)):
         if el not in holders and el is not root and is_taxonomy_link(el):

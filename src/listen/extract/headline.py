@@ -51,15 +51,16 @@ def page_headings(order: dict[Element, int]) -> list[Heading]:
 def without_site_name(title: str, site_names: Iterable[str]) -> str:
     """A <title> or og:title without the site's name ("Paris - Wikipedia" -> "Paris"): the
     parts that name the site go, and of the rest the longest stays."""
-    parts = [part for part in _TITLE_SEPARATOR.split(title) if part.strip()]
+    parts = [part.strip() for part in _TITLE_SEPARATOR.split(title) if part.strip()]
     if len(parts) < 2:
         return title
     names = {norm(name) for name in site_names if name}
     kept = [part for part in parts if norm(part) not in names]
-    if len(kept) == len(parts):  # no part is the site's name: the longest is the headline
-        kept = [max(parts, key=lambda part: len(words(part)))]
-    headline = max(kept, key=lambda part: len(words(part))) if kept else title
-    return headline if len(words(headline)) >= THRESHOLDS.headline_min_words else title
+    if kept and len(kept) < len(parts):  # the site's name goes, whatever is left is the title
+        return max(kept, key=lambda part: len(words(part)))
+    # no part is a name we know: the longest is the headline if it is clearly one
+    longest = max(parts, key=lambda part: len(words(part)))
+    return longest if len(words(longest)) >= THRESHOLDS.headline_min_words else title
 
 
 def agreement(a: str, b: str) -> float:
@@ -137,6 +138,13 @@ STANDFIRST_WORDS = frozenset({
 STANDFIRST_TAGS = frozenset(("p", "div", "h2", "h3", "h4", "span", "section", "header"))
 
 
+def _holds_blocks(el: Element) -> bool:
+    return next(el.iterdescendants(*STANDFIRST_BLOCKS), None) is not None
+
+
+STANDFIRST_BLOCKS = ("p", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "div")
+
+
 def find_standfirst(
     order: dict[Element, int],
     headline: Heading,
@@ -152,8 +160,8 @@ def find_standfirst(
     for el, position in order.items():
         if not headline.position < position < end or el.tag not in STANDFIRST_TAGS:
             continue
-        if not within(el, page):
-            continue
+        if not within(el, page) or _holds_blocks(el):
+            continue  # dropped as chrome, or a box of several blocks (a summary of key points)
         text = element_text(el)
         if not THRESHOLDS.standfirst_min_chars <= len(text) <= THRESHOLDS.standfirst_max_chars:
             continue

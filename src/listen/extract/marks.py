@@ -9,5 +9,9 @@ MARK = "data-listen"
 #: A live-blog entry's chapter title and time.
 ENTRY_TITLE = "data-listen-title"
 ENTRY_TIME = "data-listen-time"
-#: Weak chrome (see chrome.WEAK_CHROME_WORDS): left out of listen's own choice of the body.
+#: Weak chrome (see chrome.WEAK_CHROME_WORDS): left out of listen's own choice of the body. Its
+#: value says how weak: "label" (a caption, a byline: the extractors' vote may read it back)
+#: or "links" (a run of links to other stories: read only when a page has nothing else).
 WEAK = "data-listen-weak"
+LABEL = "label"
+LINKS = "links"

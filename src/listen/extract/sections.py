@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from listen.extract.liveblog import ENTRY_LEVEL, entry_title
-from listen.extract.marks import MARK, WEAK
+from listen.extract.marks import LABEL, LINKS, MARK, WEAK
 from listen.extract.metadata import BY_PREFIX
 from listen.extract.model import Block, Section
 from listen.extract.tables import is_data_table, table_sentences
@@ -34,6 +34,10 @@ _KIND_BY_TAG = {
     "summary": "subheading",
 }
 
+#: Which weak chrome a walk leaves out (see `Walker.skip_weak`).
+SKIP_ALL_WEAK = frozenset((LABEL, LINKS))
+SKIP_LINKS = frozenset((LINKS,))
+SKIP_NONE: frozenset[str] = frozenset()
 #: The marks of structures only listen's rules know (see `RawBlock.structured`).
 STRUCTURE_MARKS = ("entry", "question", "answer")
 
@@ -59,8 +63,9 @@ class Walker:
 
     title: str
     byline: str | None = None
-    #: Leave weak chrome out (listen's own reading) or read it (the page the extractors vote on).
-    skip_weak: bool = True
+    #: The weak chrome left out (see marks.WEAK): all of it (listen's own reading), the links
+    #: only (the page the extractors vote on), or none (a page with nothing else).
+    skip_weak: frozenset[str] = SKIP_ALL_WEAK
     blocks: list[RawBlock] = field(default_factory=list)
     _inline: list[str] = field(default_factory=list)
     _structures: int = 0  # how many marked structures the walk is inside
@@ -119,7 +124,7 @@ class Walker:
     def _plan(self, child: Element, kind: str) -> list[tuple]:
         """What reading `child` takes, as actions; a marked structure's blocks are flagged."""
         mark = child.get(MARK)
-        if mark == "skip" or (self.skip_weak and WEAK in child.attrib):
+        if mark == "skip" or child.get(WEAK) in self.skip_weak:
             return []
         plan = self._plan_element(child, kind, mark)
         if mark in STRUCTURE_MARKS:
@@ -147,7 +152,10 @@ class Walker:
 
 
 def read_blocks(
-    parts: Iterable[Element], title: str, byline: str | None = None, skip_weak: bool = True
+    parts: Iterable[Element],
+    title: str,
+    byline: str | None = None,
+    skip_weak: frozenset[str] = SKIP_ALL_WEAK,
 ) -> list[RawBlock]:
     """The blocks of `parts`, read in order (see `Walker`)."""
     walker = Walker(title=title, byline=byline, skip_weak=skip_weak)
