@@ -390,12 +390,9 @@ def test_site_notice(text: str, notice: bool) -> None:
 
 
 def test_labels_of_recirculation_and_live_blog_furniture_are_not_read() -> None:
-    labels = "".join(
-        f"<p>{label}</p>"
-        for label in ("Key event", "Member-only story", "Published in The Local Desk",
-                      "Most read in world news", "DON'T MISS", "Advert", "Topics:",
-                      "SOURCE: News agencies")  # fmt: skip
-    )
+    said = ("Key event", "Member-only story", "Published in The Local Desk",
+            "Most read in world news", "DON'T MISS", "Advert", "Topics:", "SOURCE: News agencies")
+    labels = "".join(f"<p>{label}</p>" for label in said)
     text = read(page(f"<p>{PROSE}</p>{labels}<p>{PROSE}</p>"))
     for label in ("Key event", "Member-only", "Published in", "Most read", "MISS", "Advert",
                   "Topics", "SOURCE"):  # fmt: skip
@@ -422,7 +419,8 @@ def test_shortcodes_and_citation_markers_are_cleaned_out() -> None:
     assert clean_text("healing (5–7), though") == "healing, though"
     assert clean_text("edged Opelka 7-6 (5), 7-6 (7)") == "edged Opelka 7-6 (5), 7-6 (7)"
     assert clean_text("Palm Bay (1-0): Tolivert 25") == "Palm Bay (1-0): Tolivert 25"
-    assert clean_text("two things: (1) this, and (2) that.") == "two things: (1) this, and (2) that."
+    listed = "two things: (1) this, and (2) that."
+    assert clean_text(listed) == listed
 
 
 # --- class names -----------------------------------------------------------------------------
@@ -459,9 +457,9 @@ def test_camel_case_class_names_and_custom_elements_are_read_as_words() -> None:
 
 def test_a_caption_or_an_author_box_is_not_read_beside_an_article() -> None:
     html = page(
-        f"<p>{PROSE}</p><p>{PROSE}</p><p>{PROSE}</p><div class='wp-caption'><p>The harbour at dawn, seen from the pier.</p>"
-        "</div><div class='author-box'><p>Ana Ruiz covers the harbour for the Gazette and has "
-        "lived in the town since 2011.</p></div>"
+        f"<p>{PROSE}</p><p>{PROSE}</p><p>{PROSE}</p><div class='wp-caption'><p>The harbour at "
+        "dawn, seen from the pier.</p></div><div class='author-box'><p>Ana Ruiz covers the "
+        "harbour for the Gazette and has lived in the town since 2011.</p></div>"
     )
     text = read(html)
     assert "harbour board met" in text
@@ -500,7 +498,8 @@ def test_the_vote_reads_what_listen_and_the_other_two_extractors_agree_on() -> N
     ("title", "site", "headline"),
     [
         ("Paris - Wikipedia", "Wikipedia", "Paris"),
-        ("Ferry fares frozen for a second year | Tidewater Times", "", "Ferry fares frozen for a second year"),
+        ("Ferry fares frozen for a second year | Tidewater Times", "",
+         "Ferry fares frozen for a second year"),
         ("The false choice of mediocrity | Seth's Blog", "", "The false choice of mediocrity"),
         ("Analysis: what the vote means", "", "Analysis: what the vote means"),
         ("Just one title", "Example", "Just one title"),

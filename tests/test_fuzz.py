@@ -26,7 +26,8 @@ SAMPLE_PAGES = {p.name: p.read_bytes() for p in sorted(SAMPLES.glob("*.html"))}
 
 #: The bound for one call on the huge pages (generous: a slow CI machine on 2 cores).
 HUGE_SECONDS = 20.0
-#: ...and for the CLI on the ~50 MB page, which also starts Python and prints the result.
+#: A hang guard for the CLI on the hostile pages (each is refused or read in about a second; the
+#: ~50 MB page is refused before it is read).
 HUGE_CLI_SECONDS = 120.0
 
 TAGS = (
@@ -226,7 +227,6 @@ def hostile_pages() -> dict[str, bytes]:
 def test_cli_on_hostile_pages_exits_cleanly(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     procs = {}
-    # All at once: the ~50 MB page dominates, the others run beside it.
     for name, data in hostile_pages().items():
         page = tmp_path / name
         page.write_bytes(data)
@@ -249,3 +249,23 @@ def test_cli_on_hostile_pages_exits_cleanly(tmp_path: Path) -> None:
         if proc.returncode == 1:
             lines = stderr.splitlines()
             assert len(lines) == 1 and lines[0].startswith("error: "), (name, stderr)
+    # over the local cap (the same as for fetched pages): refused, not read
+    assert procs["huge-50mb.html"].returncode == 1
+
+
+def test_a_30_mb_local_page_is_refused_with_one_line_and_the_cap_is_configurable(
+    tmp_path: Path,
+) -> None:
+    from helpers import run_listen
+
+    page = tmp_path / "big.html"
+    page.write_bytes(big_page(30_000_000))
+    done = run_listen("extract", page, check=False)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == f"error: page too large (over 20 MB): {page}\n"
+    small = tmp_path / "small.html"
+    small.write_bytes(big_page(2_000_000))
+    strict = tmp_path / "strict.toml"
+    strict.write_text('[show]\ntitle = "T"\n\n[extract]\nmax_page_mb = 1\n', encoding="utf-8")
+    done = run_listen("extract", small, "--config", strict, check=False)
+    assert done.stderr == f"error: page too large (over 1 MB): {small}\n"

@@ -62,6 +62,12 @@ class ExtractRules:
     #: How many heading levels start chapters: 1 = only the top level used in the body
     #: (deeper headings are read inside their chapter), 2 = the next level too, and so on.
     chapter_depth: int = 1
+    #: A page larger than this is refused at once, local or fetched.
+    max_page_mb: float = 20
+
+    @property
+    def max_page_bytes(self) -> int:
+        return int(self.max_page_mb * 1024 * 1024)
 
 
 @dataclass(frozen=True)
@@ -202,6 +208,8 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
         extract_table[key] = (value,) if isinstance(value, str) else tuple(value)
     if not 1 <= int(extract_table.get("chapter_depth", 1)) <= 5:
         raise ListenError("[extract] chapter_depth must be 1 to 5")
+    if not 0 < float(extract_table.get("max_page_mb", 20)) <= 1024:
+        raise ListenError("[extract] max_page_mb must be more than 0 and at most 1024")
     speech_table = _known(SpeechConfig, data.get("speech", {}), "[speech]")
     if speech_table.get("lexicon"):
         speech_table["lexicon"] = (base_dir / speech_table["lexicon"]).resolve()

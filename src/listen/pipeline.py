@@ -31,7 +31,7 @@ from listen.engines import phoneme_format
 from listen.errors import ListenError
 from listen.extract import Article, extract, extract_file
 from listen.feed import check_category
-from listen.fetch import fetch_page, is_url
+from listen.fetch import Limits, fetch_page, is_url
 from listen.lexicon import Lexicon, article_lexicon, load_lexicon
 from listen.mix import MixedAudio, mix
 from listen.publish import Manifest, slug_for
@@ -85,7 +85,7 @@ class _Job:
 def extract_page(page: Page, config: SiteConfig | None = None) -> Article:
     rules = config.extract if config else ExtractRules()
     if isinstance(page, str) and is_url(page):
-        return extract(fetch_page(page), source=page, rules=rules)
+        return extract(fetch_page(page, Limits(max_bytes=rules.max_page_bytes)), page, rules)
     return extract_file(Path(page), rules)
 
 

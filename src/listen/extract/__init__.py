@@ -172,7 +172,8 @@ def _first_sentences(sections: tuple[Section, ...], limit: int = 300) -> str | N
 
 
 def extract_file(path: Path, rules: ExtractRules | None = None) -> Article:
-    return extract(read_page(path), source=str(path), rules=rules)
+    rules = rules or ExtractRules()
+    return extract(read_page(path, rules.max_page_bytes), source=str(path), rules=rules)
 
 
 __all__ = [
