@@ -85,16 +85,17 @@ def extract(
     pinned = pinned_element(root, rules.body)
     page = root.find("body")
     page = page if page is not None else root
-    order = {el: position for position, el in enumerate(page.iter())}
-    headings = page_headings(order)
-    mark_faq(page, hints.faq)
+    elements = list(page.iter())  # listed once, for the rules that look at every element
+    order = {el: position for position, el in enumerate(elements)}
+    headings = page_headings(page, order)
+    mark_faq(page, hints.faq, elements)
     drop_non_article_sections(root)
     drop_unread(root)
     measured = Prose.of(page)
-    live = mark_live_entries(page, declared=hints.live, measured=measured) > 0
+    live = mark_live_entries(page, hints.live, measured, elements) > 0
     holders = article_holders(page, [pinned] if pinned is not None else [], measured)
     drop_boilerplate(root)
-    drop_pullquotes(root)
+    drop_pullquotes(page, elements)
     drop_media_captions(root)
     drop_chrome(root, holders)
     if pinned is not None and not within(pinned, root):

@@ -8,8 +8,6 @@ from collections.abc import Iterable
 from functools import lru_cache
 from itertools import islice
 
-from lxml import etree
-
 from listen.extract.marks import LABEL, LINKS, MARK, WEAK
 from listen.extract.prose import Prose
 from listen.extract.settings import THRESHOLDS
@@ -89,6 +87,8 @@ WEAK_CHROME_PHRASES = (
     "post-author", "entry-author", "about-the-author",
 )  # fmt: skip
 
+_CHROME_PHRASE = re.compile("|".join(map(re.escape, CHROME_PHRASES)))
+_WEAK_CHROME_PHRASE = re.compile("|".join(map(re.escape, WEAK_CHROME_PHRASES)))
 # Containers that are article bodies even though they contain a chrome word ("entry-header"...).
 BODY_MARKERS = re.compile(
     r"(^|[\s_-])(entry-content|post-content|article-body|article__body|articlebody|story-body|"
@@ -186,7 +186,12 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 
 def is_body_marker(el: Element) -> bool:
     """Marked as the article body by the page itself (itemprop=articleBody, .entry-content...)."""
-    return el.get("itemprop") == "articleBody" or bool(BODY_MARKERS.search(" ".join(tokens(el))))
+    return el.get("itemprop") == "articleBody" or _names_body(tokens(el))
+
+
+@lru_cache(maxsize=8192)
+def _names_body(names: tuple[str, ...]) -> bool:
+    return bool(BODY_MARKERS.search(" ".join(names)))
 
 
 @lru_cache(maxsize=8192)
@@ -195,9 +200,9 @@ def chrome_token(token: str) -> str | None:
     "ez-toc-container"), "weak" for one naming a small label ("wp-caption", "author-box"),
     else None."""
     words = split_token(token)
-    if any(phrase in token for phrase in CHROME_PHRASES) or not CHROME_WORDS.isdisjoint(words):
+    if _CHROME_PHRASE.search(token) or not CHROME_WORDS.isdisjoint(words):
         return "strong"
-    if any(phrase in token for phrase in WEAK_CHROME_PHRASES):
+    if _WEAK_CHROME_PHRASE.search(token):
         return "weak"
     return "weak" if not WEAK_CHROME_WORDS.isdisjoint(words) else None
 
@@ -275,8 +280,8 @@ def is_link_list(el: Element) -> bool:
 def is_teaser(el: Element) -> bool:
     """A card pointing to another page: a headline link, perhaps with a kicker or a one-line
     blurb, and nothing more."""
-    text = element_text(el)
-    if not text or len(text) > THRESHOLDS.teaser_max_chars:
+    text = _short_text(el, THRESHOLDS.teaser_max_chars)
+    if not text:
         return False
     links = [a for a in el.iter("a") if not (a.get("href") or "#").startswith("#")]
     if not links:
@@ -290,7 +295,9 @@ def is_teaser_list(el: Element) -> bool:
     """A run of cards pointing elsewhere ("Our latest stories", "More from ...", a related-story
     module between paragraphs): most of the element's children are teasers, and it holds no
     paragraph of its own. Read aloud it is a string of headlines and blurbs, not the article."""
-    items = [child for child in el if element_text(child)]
+    if len(el) < THRESHOLDS.link_list_min_items or next(el.iter("a"), None) is None:
+        return False
+    items = [child for child in el if raw_text(child).strip()]
     if len(items) < THRESHOLDS.link_list_min_items:
         return False
     teasers = sum(1 for item in items if is_teaser(item))
@@ -335,6 +342,7 @@ _MARKER_TEXT = re.compile(
     r"(?:note|nb|n)\s*\d{1,3})\s*[\])]?",
     re.IGNORECASE,
 )
+_MAX_MARKER_CHARS = 24
 FOOTNOTE_WORDS = {"reference", "footnote", "fn", "cite", "citation", "noteref", "ref"}
 
 
@@ -342,10 +350,13 @@ def is_footnote_marker(el: Element) -> bool:
     """A footnote or citation marker ("[1]", a superscript link to "#cite_note-1", Substack's
     footnote anchors). A superscript that is part of the text ("1<sup>st</sup>", "m<sup>2</sup>")
     is not one."""
-    text = element_text(el)
+    raw = raw_text(el)
+    if len(raw) > 4 * _MAX_MARKER_CHARS and len(raw.strip()) > _MAX_MARKER_CHARS:
+        return False  # (a link's words, not a marker: the common case, told cheaply)
+    text = clean_text(raw)
     if el.tag == "sup" and not text:
         return True
-    if not text or len(text) > 24:
+    if not text or len(text) > _MAX_MARKER_CHARS:
         return False
     if re.fullmatch(r"\[[^\]]+\]", text) and el.tag in ("sup", "a", "span"):
         return True
@@ -404,12 +415,6 @@ def article_holders(
     return holders
 
 
-# Candidates found by libxml2 (cheap), then judged by the rules themselves (exact).
-_MAYBE_CHROME = etree.XPath(
-    ".//*[@class or @id or @role or self::form or self::nav or self::footer or self::aside]"
-)
-
-
 def _short_text(el: Element, limit: int) -> str | None:
     """The element's text when it is at most `limit` characters long, else None, without
     cleaning the text of every large container (its letters alone tell it is too long)."""
@@ -447,24 +452,38 @@ def drop_unread(root: Element) -> None:
         drop_tree(el)
 
 
+def _mentions(text: str, words: tuple[str, ...]) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in words)
+
+
+#: Words every site notice / promotion has (a cheap test before the full pattern's).
+_NOTICE_WORDS = ("browser", "javascript", "cookie", "style", "site")
+_PROMO_WORDS = ("follow", "like us", "find us", "join us", "live", "app", "newsletter", "tip",
+                "story", "stories", "photo", "inbox")  # fmt: skip
+
+
 def is_site_notice(text: str) -> bool:
     """"This page is best viewed in an up-to-date web browser...", "Please enable JavaScript",
     "This website uses cookies. By continuing to use it..."."""
-    return bool(SITE_NOTICE.search(text))
+    return _mentions(text, _NOTICE_WORDS) and bool(SITE_NOTICE.search(text))
 
 
 def is_promotion(text: str) -> bool:
     """"Follow us on Twitter", "Get the app", "Sign up for our newsletter"."""
-    return len(text) <= MAX_PROMO_CHARS and bool(PROMO_TEXT.search(text))
+    return (
+        len(text) <= MAX_PROMO_CHARS
+        and _mentions(text, _PROMO_WORDS)
+        and bool(PROMO_TEXT.search(text))
+    )
 
 
 def is_shouted_link(el: Element, text: str) -> bool:
     """A line in capitals that is mostly a link: a promotion or another story's headline
     ("READ MORE ON FOX BUSINESS BY CLICKING HERE", "CO-FOUNDER 'PROUD' OF ...")."""
     return (
-        len(text.split()) >= 3
-        and not any(ch.islower() for ch in text)
-        and any(ch.isupper() for ch in text)
+        text.upper() == text != text.lower()  # capitals, and no lower-case letter
+        and len(text.split()) >= 3
         and link_chars(el) >= 0.5 * len(text)
     )
 
@@ -492,7 +511,7 @@ def drop_chrome(root: Element, holders: set[Element]) -> None:
     """Remove site chrome: elements recognised by tag, role or class/id words, link lists and
     tag chips; mark weak chrome (WEAK_CHROME_WORDS). The elements holding the article
     (`holders`) are never removed or marked as chrome."""
-    for el in _MAYBE_CHROME(root):
+    for el in list(root.iter()):
         if el in holders:
             continue
         kind = chrome_kind(el)
@@ -561,10 +580,12 @@ def is_pullquote_candidate(el: Element) -> bool:
     return el.tag == "blockquote" or "pullquote" in found or {"pull", "quote"} <= found
 
 
-def drop_pullquotes(root: Element) -> None:
+def drop_pullquotes(root: Element, elements: list[Element] | None = None) -> None:
     """Quotations that repeat the article's own text (pull-quotes): a <blockquote> or an element
-    classed as a pull-quote whose words mostly appear in the paragraphs around it."""
-    candidates = [el for el in root.iter() if is_pullquote_candidate(el)]
+    classed as a pull-quote whose words mostly appear in the paragraphs around it. `elements`:
+    those of `root`, when listed already (an element removed since is passed over)."""
+    listed = elements if elements is not None else root.iter()
+    candidates = [el for el in listed if is_pullquote_candidate(el) and within(el, root)]
     if not candidates:
         return
     inside = {d for el in candidates for d in el.iter()}

@@ -48,15 +48,18 @@ def _mark_answer(el: Element) -> None:
     el.set(MARK, "answer")
 
 
-def mark_faq(root: Element, faq: Iterable[tuple[str, str]] = ()) -> None:
+def mark_faq(
+    root: Element, faq: Iterable[tuple[str, str]] = (), elements: list[Element] | None = None
+) -> None:
     """Mark question and answer, so that a collapsed answer (hidden, aria-hidden, display:none)
-    is read, right after its question."""
-    for details in list(root.iter("details")):
+    is read, right after its question. `elements`: those of `root`, when listed already."""
+    elements = elements if elements is not None else list(root.iter())
+    for details in [el for el in elements if el.tag == "details"]:
         summary = next(details.iter("summary"), None)
         if summary is not None:
             _mark_question(summary)
         _mark_answer(details)
-    for item in list(root.iter()):
+    for item in [el for el in elements if el.get("itemtype")]:
         if "schema.org/question" not in (item.get("itemtype") or "").lower():
             continue
         name = next((el for el in item.iterdescendants() if el.get("itemprop") == "name"), None)
@@ -65,8 +68,9 @@ def mark_faq(root: Element, faq: Iterable[tuple[str, str]] = ()) -> None:
         if name is not None and answer is not None:
             _mark_question(name)
             _mark_answer(answer)
-    ids = {el.get("id"): el for el in root.iter() if el.get("id")}
-    for toggle in [el for el in root.iter() if el.get("aria-controls")]:
+    toggles = [el for el in elements if el.get("aria-controls")]
+    ids = {el.get("id"): el for el in elements if el.get("id")} if toggles else {}
+    for toggle in toggles:
         target = ids.get(next(iter((toggle.get("aria-controls") or "").split()), ""))
         in_faq = any(_is_faq_container(a) for a in toggle.iterancestors())
         if target is not None and (in_faq or element_text(toggle).endswith("?")):
@@ -75,7 +79,7 @@ def mark_faq(root: Element, faq: Iterable[tuple[str, str]] = ()) -> None:
                 question = toggle
             _mark_question(question)
             _mark_answer(target)
-    for container in [el for el in root.iter() if _is_faq_container(el)]:
+    for container in [el for el in elements if _is_faq_container(el)]:
         for el in container.iter():
             if el is container or el.get(MARK):
                 continue
@@ -90,14 +94,14 @@ def mark_faq(root: Element, faq: Iterable[tuple[str, str]] = ()) -> None:
                 _mark_answer(el)
     questions = {norm(q) for q, _ in faq}
     if questions:
-        _mark_json_ld_questions(root, questions)
+        _mark_json_ld_questions(elements, questions)
 
 
-def _mark_json_ld_questions(root: Element, questions: set[str]) -> None:
+def _mark_json_ld_questions(elements: list[Element], questions: set[str]) -> None:
     """Find the questions a JSON-LD FAQPage names among the page's elements: the innermost
     element holding one is the question, the element after it (or after its wrapper) the
     answer."""
-    for el in list(root.iter()):
+    for el in elements:
         if el.get(MARK) or norm(element_text(el)) not in questions:
             continue
         if any(norm(element_text(child)) in questions for child in el.iterdescendants()):

@@ -36,15 +36,14 @@ class Heading:
     element: Element
 
 
-def page_headings(order: dict[Element, int]) -> list[Heading]:
+def page_headings(page: Element, order: dict[Element, int]) -> list[Heading]:
     """Every heading of the page with text, in document order (read before chrome is dropped:
     a headline often stands in an element named like chrome, "entry-header" or a banner)."""
     found = []
-    for el, position in order.items():
-        if el.tag in HEADING_TAGS:
-            text = element_text(el)
-            if text:
-                found.append(Heading(position, heading_level(el), text, el))
+    for el in page.iter(*HEADING_TAGS):
+        text = element_text(el)
+        if text:
+            found.append(Heading(order[el], heading_level(el), text, el))
     return found
 
 

@@ -38,12 +38,19 @@ def _time_label(stamp: Element) -> str:
     return match.group(1) if match else ""
 
 
-def mark_live_entries(root: Element, declared: bool = False, measured: Prose | None = None) -> int:
+def mark_live_entries(
+    root: Element,
+    declared: bool = False,
+    measured: Prose | None = None,
+    elements: list[Element] | None = None,
+) -> int:
     """Find the entries and mark each with its title and time; a timestamp standing on its own
-    line is taken out of the text. Returns the number of entries marked."""
+    line is taken out of the text. Returns the number of entries marked. `elements`: those of
+    `root`, when listed already (an element removed since is passed over)."""
     groups: dict[Element, dict[Element, None]] = {}
     stamps: dict[Element, list[Element]] = {}
-    for stamp in [el for el in root.iter() if is_timestamp(el)]:
+    listed = elements if elements is not None else root.iter()
+    for stamp in [el for el in listed if is_timestamp(el) and within(el, root)]:
         child = stamp
         for parent in stamp.iterancestors():
             if parent.tag == "html":
