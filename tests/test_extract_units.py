@@ -390,8 +390,16 @@ def test_site_notice(text: str, notice: bool) -> None:
 
 
 def test_labels_of_recirculation_and_live_blog_furniture_are_not_read() -> None:
-    said = ("Key event", "Member-only story", "Published in The Local Desk",
-            "Most read in world news", "DON'T MISS", "Advert", "Topics:", "SOURCE: News agencies")
+    said = (
+        "Key event",
+        "Member-only story",
+        "Published in The Local Desk",
+        "Most read in world news",
+        "DON'T MISS",
+        "Advert",
+        "Topics:",
+        "SOURCE: News agencies",
+    )
     labels = "".join(f"<p>{label}</p>" for label in said)
     text = read(page(f"<p>{PROSE}</p>{labels}<p>{PROSE}</p>"))
     for label in ("Key event", "Member-only", "Published in", "Most read", "MISS", "Advert",
@@ -432,7 +440,8 @@ def test_a_posts_own_categories_and_tags_are_not_chrome() -> None:
     html = (
         "<html><head><title>Tips</title></head><body><div class='post hentry category-podcast "
         f"category-social-media tag-share'><h1>Tips</h1><p>{PROSE}</p><p>{PROSE}</p></div>"
-        "<div class='sidebar'><p>" + "An archive of older posts, by month and by year. " * 2
+        "<div class='sidebar'><p>"
+        + "An archive of older posts, by month and by year. " * 2
         + "</p></div></body></html>"
     )
     text = read(html)

@@ -67,8 +67,8 @@ def continuations(body: Element, measured: Prose | None = None) -> list[Element]
 
     def same_shape(el: Element) -> bool:
         # (two classless <div>s are not one shape: the article and the page's footer)
-        return el.tag == body.tag and bool(body.get("class")) and el.get("class") == body.get(
-            "class"
+        return (
+            el.tag == body.tag and bool(body.get("class")) and el.get("class") == body.get("class")
         )
 
     def run(siblings: Iterable[Element]) -> list[Element]:

@@ -196,7 +196,7 @@ def _names_body(names: tuple[str, ...]) -> bool:
 
 @lru_cache(maxsize=8192)
 def chrome_token(token: str) -> str | None:
-    """"strong" for a class or id token naming site furniture ("post-share-bar",
+    """ "strong" for a class or id token naming site furniture ("post-share-bar",
     "ez-toc-container"), "weak" for one naming a small label ("wp-caption", "author-box"),
     else None."""
     words = split_token(token)
@@ -208,7 +208,7 @@ def chrome_token(token: str) -> str | None:
 
 
 def chrome_kind(el: Element) -> str | None:
-    """"strong" for a site-furniture element by its tag, role, or class/id words; "weak" for
+    """ "strong" for a site-furniture element by its tag, role, or class/id words; "weak" for
     one whose class/id words name a small label (see WEAK_CHROME_WORDS); else None."""
     tag = el.tag
     if tag in ("html", "body", "main", "article") or el.get(MARK) in ("question", "keep"):
@@ -464,13 +464,13 @@ _PROMO_WORDS = ("follow", "like us", "find us", "join us", "live", "app", "newsl
 
 
 def is_site_notice(text: str) -> bool:
-    """"This page is best viewed in an up-to-date web browser...", "Please enable JavaScript",
+    """ "This page is best viewed in an up-to-date web browser...", "Please enable JavaScript",
     "This website uses cookies. By continuing to use it..."."""
     return _mentions(text, _NOTICE_WORDS) and bool(SITE_NOTICE.search(text))
 
 
 def is_promotion(text: str) -> bool:
-    """"Follow us on Twitter", "Get the app", "Sign up for our newsletter"."""
+    """ "Follow us on Twitter", "Get the app", "Sign up for our newsletter"."""
     return (
         len(text) <= MAX_PROMO_CHARS
         and _mentions(text, _PROMO_WORDS)

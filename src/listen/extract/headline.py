@@ -167,7 +167,8 @@ def find_standfirst(
         if link_chars(el) > THRESHOLDS.max_link_density * len(text):
             continue
         named = not STANDFIRST_WORDS.isdisjoint(class_words(el)) or el.get("itemprop") in (
-            "description", "alternativeHeadline"
+            "description",
+            "alternativeHeadline",
         )
         described = bool(description) and agreement(text, description or "") >= 0.6
         subtitle = el.tag in HEADING_TAGS and el.getprevious() is headline.element
