@@ -121,7 +121,9 @@ BOILERPLATE_TEXT = re.compile(
     r"you (?:may|might) (?:also )?(?:like|enjoy)|more (?:stories|news|videos)(?: .{1,40})?|"
     r"key events?|pinned(?: post)?|show key events only|breaking(?: news)?|just in|"
     r"member-only story|published in .{1,80}|"
-    r"topics|tags|filed under|categories|related topics|"
+    r"topics|tags|filed under|categories|related topics|more|"
+    # the labels of a page's controls, left as text
+    r"close|menu|search|loading|toggle navigation|"
     # advertising labels and credit lines
     r"adverts?|ads?|advertising|sponsored content|paid (?:content|post)|promoted(?: content)?|"
     r"(?:source|sources|additional reporting(?: by)?|reporting by|editing by|compiled by)"
@@ -140,8 +142,6 @@ SITE_NOTICE = re.compile(
     r"by (?:continuing to (?:use|browse)|using) (?:this|our) (?:web ?)?site)\b",
     re.IGNORECASE,
 )
-#: A notice is at most this long (an article about browsers or cookies is not a notice).
-MAX_NOTICE_CHARS = 500
 # What a site says to sell itself between or after paragraphs: follow us, listen live, get the
 # app, sign up for the newsletter, send us a tip.
 PROMO_TEXT = re.compile(
@@ -150,11 +150,19 @@ PROMO_TEXT = re.compile(
     r"(?:[\w.-]+ ){0,3}app|sign up for (?:our|the) .{0,40}newsletters?|"
     r"subscribe to .{0,40}newsletters?|newsletters? (?:sign-?up|delivered)|"
     r"have a (?:news )?(?:tip|story)\?|send us (?:a|your) (?:tips?|story|stories|photos?)|"
-    r"get the latest .{0,40}in your inbox)(?!\w)",
+    r"get the latest .{0,40}in your inbox|"
+    r"use (?:the |our )?(?:promo |discount |coupon )?code)(?!\w)",
     re.IGNORECASE,
 )
-#: A promotion is at most this long.
-MAX_PROMO_CHARS = 240
+# An image's caption standing as a line of text, told by its credit: "... (Image: GETTY)",
+# "... [File: Reuters]", "Natalie Naccache | Bloomberg | Getty Images".
+CAPTION_CREDIT = re.compile(
+    r"(?:[(\[](?:image|images|photo|photos|picture|pic|file|credit|video)\s*:\s*[^)\]]{1,60}[)\]]"
+    r"|(?:^|[|/]\s*)(?:getty images|afp|reuters|ap photo|associated press|epa|shutterstock|"
+    r"alamy|pa (?:images|wire)|bloomberg|istock(?:photo)?)\s*)$",
+    re.IGNORECASE,
+)
+
 # "READ MORE: <a>Another story</a>" lines injected between paragraphs.
 RECIRCULATION_LABEL = re.compile(
     r"^\s*(?:read more|read also|also read|more|related|see also|see more|recommended|watch|"
@@ -167,7 +175,7 @@ RECIRCULATION_LABEL = re.compile(
 NON_ARTICLE_HEADING = re.compile(
     r"^(?:references?|notes|footnotes|notes and references|citations|sources|bibliography|"
     r"works cited|further reading|see also|external links|"
-    r"related(?: (?:articles|posts|stories|links|reading|content|coverage|topics))?|"
+    r"related(?: (?:articles|posts|stories|links|reading|content|coverage|topics|news))?|"
     r"more (?:stories|articles|news)(?: (?:from|on|in|like this) .{0,40})?|"
     r"more (?:from|on|in) .{1,40}|you (?:may|might) also (?:like|enjoy)|"
     r"recommended(?: for you| reading| articles| stories| from .{1,40})?|read (?:more|next)|"
@@ -288,7 +296,13 @@ def is_teaser(el: Element) -> bool:
         return False
     linked = sum(len(element_text(a)) for a in links)
     headline = max(len(element_text(a)) for a in links)
-    return linked >= 0.5 * len(text) or headline >= THRESHOLDS.teaser_title_min_chars
+    # a card's picture (or the whole card) is a link with no words of its own
+    pictured = any(not raw_text(a).strip() for a in links)
+    return (
+        linked >= 0.5 * len(text)
+        or headline >= THRESHOLDS.teaser_title_min_chars
+        or (pictured and len(text) <= THRESHOLDS.max_boilerplate_chars)
+    )
 
 
 def is_teaser_list(el: Element) -> bool:
@@ -317,7 +331,7 @@ def is_link_line(el: Element) -> bool:
     return link_chars(el) >= 0.9 * len(text)
 
 
-LINK_LINE_TAGS = frozenset(("p", "div", "li", "h2", "h3", "h4", "h5", "h6"))
+LINK_LINE_TAGS = frozenset(("p", "div", "li", "ul", "ol", "h2", "h3", "h4", "h5", "h6"))
 
 
 def mark_link_runs(root: Element) -> None:
@@ -342,7 +356,6 @@ _MARKER_TEXT = re.compile(
     r"(?:note|nb|n)\s*\d{1,3})\s*[\])]?",
     re.IGNORECASE,
 )
-_MAX_MARKER_CHARS = 24
 FOOTNOTE_WORDS = {"reference", "footnote", "fn", "cite", "citation", "noteref", "ref"}
 
 
@@ -351,12 +364,15 @@ def is_footnote_marker(el: Element) -> bool:
     footnote anchors). A superscript that is part of the text ("1<sup>st</sup>", "m<sup>2</sup>")
     is not one."""
     raw = raw_text(el)
-    if len(raw) > 4 * _MAX_MARKER_CHARS and len(raw.strip()) > _MAX_MARKER_CHARS:
+    if (
+        len(raw) > 4 * THRESHOLDS.marker_max_chars
+        and len(raw.strip()) > THRESHOLDS.marker_max_chars
+    ):
         return False  # (a link's words, not a marker: the common case, told cheaply)
     text = clean_text(raw)
     if el.tag == "sup" and not text:
         return True
-    if not text or len(text) > _MAX_MARKER_CHARS:
+    if not text or len(text) > THRESHOLDS.marker_max_chars:
         return False
     if re.fullmatch(r"\[[^\]]+\]", text) and el.tag in ("sup", "a", "span"):
         return True
@@ -420,15 +436,10 @@ def _short_text(el: Element, limit: int) -> str | None:
     cleaning the text of every large container (its letters alone tell it is too long)."""
     raw = raw_text(el)
     letters = len(raw) - raw.count(" ") - raw.count("\n") - raw.count("\t") - raw.count("\r")
-    if letters > limit + _MARKER_SLACK:
+    if letters > limit + THRESHOLDS.marker_slack_chars:
         return None
     text = clean_text(raw)
     return text if len(text) <= limit else None
-
-
-#: Written-in footnote markers ("[12]") are cleaned out of a text: a block may shrink by this
-#: much when its text is cleaned.
-_MARKER_SLACK = 40
 
 
 def is_boilerplate_text(text: str) -> bool:
@@ -460,7 +471,7 @@ def _mentions(text: str, words: tuple[str, ...]) -> bool:
 #: Words every site notice / promotion has (a cheap test before the full pattern's).
 _NOTICE_WORDS = ("browser", "javascript", "cookie", "style", "site")
 _PROMO_WORDS = ("follow", "like us", "find us", "join us", "live", "app", "newsletter", "tip",
-                "story", "stories", "photo", "inbox")  # fmt: skip
+                "story", "stories", "photo", "inbox", "code")  # fmt: skip
 
 
 def is_site_notice(text: str) -> bool:
@@ -472,10 +483,15 @@ def is_site_notice(text: str) -> bool:
 def is_promotion(text: str) -> bool:
     """ "Follow us on Twitter", "Get the app", "Sign up for our newsletter"."""
     return (
-        len(text) <= MAX_PROMO_CHARS
+        len(text) <= THRESHOLDS.promo_max_chars
         and _mentions(text, _PROMO_WORDS)
         and bool(PROMO_TEXT.search(text))
     )
+
+
+def is_caption_text(text: str) -> bool:
+    """A picture's caption or credit left as a line of text: it ends with the credit."""
+    return len(text) <= THRESHOLDS.caption_max_chars and bool(CAPTION_CREDIT.search(text))
 
 
 def is_shouted_link(el: Element, text: str) -> bool:
@@ -494,7 +510,7 @@ def drop_boilerplate(root: Element) -> None:
     words: no element holding an article says only that."""
     limit = THRESHOLDS.max_boilerplate_chars
     for el in list(root.iter(*BLOCK_TAGS)):
-        text = _short_text(el, MAX_NOTICE_CHARS) if el is not root else None
+        text = _short_text(el, THRESHOLDS.notice_max_chars) if el is not root else None
         if text is None:
             continue
         short = len(text) <= limit
@@ -503,7 +519,7 @@ def drop_boilerplate(root: Element) -> None:
             or is_recirculation_text(el, text)
             or is_shouted_link(el, text)
         )
-        if boilerplate or is_promotion(text) or is_site_notice(text):
+        if boilerplate or is_promotion(text) or is_caption_text(text) or is_site_notice(text):
             drop_tree(el)
 
 

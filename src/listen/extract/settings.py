@@ -19,6 +19,16 @@ class Thresholds:
     climb_ratio: float = 1.5
     #: A block whose whole text is boilerplate is only recognised as such when this short.
     max_boilerplate_chars: int = 160
+    #: A site notice (browser, cookies) is at most this long: an article about browsers is not.
+    notice_max_chars: int = 500
+    #: A promotion ("Follow us on...") is at most this long...
+    promo_max_chars: int = 240
+    #: ...and a caption left as a line of text ("... (Image: GETTY)").
+    caption_max_chars: int = 300
+    #: A footnote marker ("[12]", "(3)") is at most this long...
+    marker_max_chars: int = 24
+    #: ...and written-in markers cleaned out of a text make it at most this much shorter.
+    marker_slack_chars: int = 40
     #: Less article text than this (not one sentence) and the page is refused as "no article".
     #: A short post is still an article: refusals are for listings, error pages, empty shells.
     min_article_chars: int = 25
