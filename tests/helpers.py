@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -243,6 +244,44 @@ def start_redis(folder: Path, timeout: float = 10) -> tuple[subprocess.Popen, st
             server.kill()
             raise RuntimeError("redis-server did not start")
         time.sleep(0.05)
+
+
+class Worker:
+    """`listen worker` in a process group of its own (its pool processes are in it too)."""
+
+    def __init__(self, name: str, config: Path, log: Path, concurrency: int = 1) -> None:
+        self.name = f"{name}@listen-test"
+        self.log = log
+        # tests/ on the path: the fake engines are plugins the worker imports.
+        path = os.pathsep.join(filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")]))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "listen", "worker", "--config", str(config),
+             "--concurrency", str(concurrency), "--hostname", self.name],
+            stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "PYTHONPATH": path},
+        )  # fmt: skip
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while b" ready." not in self.log.read_bytes():
+            assert self.process.poll() is None, self.log.read_text(errors="replace")
+            assert time.monotonic() < deadline, self.log.read_text(errors="replace")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker, pool processes included: a machine lost mid-job."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
 
 
 def assert_nothing_private(out: Path, *private: Path | str) -> None:

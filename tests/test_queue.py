@@ -7,14 +7,12 @@ the published files, the feed, the states `listen status` reports.
 
 from __future__ import annotations
 
-import contextlib
 import http.server
 import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +22,7 @@ import feedparser
 import pytest
 from helpers import (
     SAMPLES,
+    Worker,
     assert_nothing_private,
     ffprobe,
     free_port,
@@ -35,7 +34,6 @@ from helpers import (
 #: Every test here starts Redis and real worker processes.
 pytestmark = pytest.mark.slow
 
-TESTS = Path(__file__).resolve().parent
 REDIS_SERVER = shutil.which("redis-server")
 if REDIS_SERVER is None and not os.environ.get("CI"):  # CI installs it: there it must run
     pytest.skip("redis-server is not installed", allow_module_level=True)
@@ -68,49 +66,13 @@ def site_config(folder: Path, cache: Path, **queue: object) -> Path:
     settings = {"visibility_timeout": 8, "max_retries": 2, "retry_delay": 0.3, **queue}
     lines = [(SAMPLES / "listen.toml").read_text(encoding="utf-8").replace(
         'voice = "heart"', 'voice = "espeak-en-us"')]  # fmt: skip
+    # The pages' test server is on 127.0.0.1, which workers refuse by default.
+    lines += ["[fetch]", "allow_private_addresses = true"]
     lines += ["[cache]", f'dir = "{cache}"', "[queue]"]
     lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
     path = folder / "listen.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-class Worker:
-    """`listen worker` in a process group of its own (its pool processes are in it too)."""
-
-    def __init__(self, name: str, config: Path, log: Path, concurrency: int = 1) -> None:
-        self.name = f"{name}@listen-test"
-        self.log = log
-        # tests/ on the path: the fake engines are plugins the worker imports.
-        path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "listen", "worker", "--config", str(config),
-             "--concurrency", str(concurrency), "--hostname", self.name],
-            stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "PYTHONPATH": path},
-        )  # fmt: skip
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while b" ready." not in self.log.read_bytes():
-            assert self.process.poll() is None, self.log.read_text(errors="replace")
-            assert time.monotonic() < deadline, self.log.read_text(errors="replace")
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        """SIGKILL the whole worker, pool processes included: a machine lost mid-job."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @pytest.fixture

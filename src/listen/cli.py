@@ -272,6 +272,29 @@ def cmd_feed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_api(args: argparse.Namespace) -> int:
+    if args.new_token:
+        from listen.service import new_token
+
+        token, line = new_token()
+        print(f"token (give it to the CMS): {token}\nline for [api] tokens_file: {line}")
+        return 0
+    try:
+        from listen import api
+    except ModuleNotFoundError as exc:
+        raise ListenError(f"the API needs {exc.name}: pip install 'listen[api]'") from None
+    api.run(Path(args.out), _config(args), host=args.host, port=args.port)
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from listen.pipeline import remove
+
+    for slug in remove(args.slugs, Path(args.out), _config(args)):
+        print(f"removed {slug}")
+    return 0
+
+
 def cmd_cache(args: argparse.Namespace) -> int:
     from listen.cache import TakeCache, parse_size
 
@@ -400,6 +423,20 @@ def build_parser() -> argparse.ArgumentParser:
     feed = with_config(sub.add_parser("feed", help="rebuild DIR/feed.xml"))
     feed.add_argument("--out", default="public", metavar="DIR", help="output folder")
     feed.set_defaults(func=cmd_feed)
+
+    api = with_config(sub.add_parser("api", help="the HTTP API for CMSs (jobs, webhooks)"))
+    api.add_argument("--out", default="public", metavar="DIR", help="output folder")
+    api.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    api.add_argument("--port", type=number(0, 65535), default=8080, metavar="N",
+                     help="port to listen on")  # fmt: skip
+    api.add_argument("--new-token", action="store_true",
+                     help="print a new bearer token and its tokens-file line, and exit")
+    api.set_defaults(func=cmd_api)
+
+    remove = with_config(sub.add_parser("remove", help="unpublish episodes (the feeds follow)"))
+    remove.add_argument("slugs", nargs="+", metavar="SLUG", help="the episodes' slugs")
+    remove.add_argument("--out", default="public", metavar="DIR", help="output folder")
+    remove.set_defaults(func=cmd_remove)
 
     cache = with_config(sub.add_parser("cache", help="show or prune the take cache"))
     cache.add_argument("--dir", help="cache folder (default: the config's, $LISTEN_CACHE_DIR)")

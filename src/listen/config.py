@@ -148,6 +148,35 @@ class QueueConfig:
 
 
 @dataclass(frozen=True)
+class FetchConfig:
+    """Fetching pages by URL (`[fetch]`)."""
+
+    #: The API and queue workers fetch URLs that others give them, so by default they refuse
+    #: hosts on loopback, private, link-local and cloud metadata addresses (see listen.fetch).
+    allow_private_addresses: bool = False
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """`listen api` (`[api]`): the HTTP API for CMSs; see listen.api."""
+
+    #: The bearer tokens' SHA-256 hashes, one a line (`listen api --new-token` makes a token
+    #: and its line); $LISTEN_API_TOKENS adds tokens, comma-separated.
+    tokens_file: Path | None = None
+    #: Where episode.published, .failed and .removed events are POSTed, signed with the secret
+    #: ($LISTEN_WEBHOOK_SECRET overrides it).
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    #: A delivery that fails is retried this many times, after webhook_retry_delay seconds,
+    #: then twice that, and so on (at most an hour apart).
+    webhook_retries: int = 8
+    webhook_retry_delay: float = 5.0
+    #: Without a broker: how many pages the API's own pool renders at once (each on its share
+    #: of the cores).
+    concurrency: int = 1
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     show: ShowConfig = field(default_factory=ShowConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
@@ -157,6 +186,8 @@ class SiteConfig:
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
     state: StateConfig = field(default_factory=StateConfig)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
     voice_dirs: tuple[Path, ...] = ()
     #: `[voices] by_language`: (language tag, preset name) pairs: the voice for pages in it.
     voice_by_language: tuple[tuple[str, str], ...] = ()
@@ -237,6 +268,10 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
         value = queue_table.get(key, low)
         if not isinstance(value, int | float) or isinstance(value, bool) or value < low:
             raise ListenError(f"[queue] {key} must be a number of at least {low}")
+    fetch_table = _known(FetchConfig, data.get("fetch", {}), "[fetch]")
+    if not isinstance(fetch_table.get("allow_private_addresses", False), bool):
+        raise ListenError("[fetch] allow_private_addresses must be true or false")
+    api_table = _api_table(data.get("api", {}), base_dir)
     voices_table = data.get("voices", {})
     unknown = sorted(set(voices_table) - {"dirs", "by_language"})
     if unknown:
@@ -257,12 +292,27 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
             speech=SpeechConfig(**speech_table),
             queue=QueueConfig(**queue_table),
             state=StateConfig(**state_table),
+            fetch=FetchConfig(**fetch_table),
+            api=ApiConfig(**api_table),
             voice_dirs=voice_dirs,
             voice_by_language=tuple((k.lower(), v) for k, v in by_language.items()),
             source=source,
         )
     except TypeError as exc:
         raise ListenError(f"invalid config: {exc}") from None
+
+
+def _api_table(table: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    table = _known(ApiConfig, table, "[api]")
+    if table.get("tokens_file"):
+        table["tokens_file"] = (base_dir / Path(table["tokens_file"]).expanduser()).resolve()
+    if not re.fullmatch(r"(https?://\S+)?", str(table.get("webhook_url", ""))):
+        raise ListenError("[api] webhook_url must be an http(s) URL")
+    for key, low in (("webhook_retries", 0), ("webhook_retry_delay", 0), ("concurrency", 1)):
+        value = table.get(key, low)
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < low:
+            raise ListenError(f"[api] {key} must be a number of at least {low}")
+    return table
 
 
 AUDIO_FORMATS = ("mp3", "m4a")

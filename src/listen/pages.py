@@ -10,6 +10,7 @@ parsed without entities or network access.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -19,7 +20,23 @@ from lxml import etree
 from listen.errors import ListenError
 from listen.fetch import fetch_page, is_url
 
-#: The same shape as `listen.pipeline.Page`, kept here so this module imports nothing heavy.
+
+@dataclass(frozen=True)
+class PostedPage:
+    """A page a CMS hands over (listen.api): its HTML saved in a file, or its URL; with the
+    article's canonical URL and the episode's slug when the CMS gives them (they win over
+    what the page says)."""
+
+    source: Path | str
+    url: str | None = None
+    slug: str | None = None
+
+    def __str__(self) -> str:  # (what error messages and progress name it by)
+        return self.url or str(self.source)
+
+
+#: `listen render`'s pages (`listen.pipeline.Page` also takes a PostedPage); this module
+#: imports nothing heavy.
 Page = Path | str
 Fetch = Callable[[str], bytes]
 

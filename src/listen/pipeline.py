@@ -17,7 +17,7 @@ import json
 import tempfile
 import wave
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,15 +34,16 @@ from listen.feed import check_category
 from listen.fetch import Limits, fetch_page, is_url
 from listen.lexicon import Lexicon, article_lexicon, load_lexicon
 from listen.mix import MixedAudio, mix
-from listen.publish import Manifest, slug_for
+from listen.pages import PostedPage
+from listen.publish import Manifest, slug_for, slugify
 from listen.script import Script, Voicing, bound_length, build_script, split_sentences
 from listen.storage import Destination, EpisodeRecord, open_destination
 from listen.synthesize import synthesize_all, synthesize_voiced, unit_key, voice_rate
 from listen.tag import Artwork, EpisodeTags, load_artwork, tag
 from listen.voices import choose_voice, quote_voice_for
 
-#: A page: an HTML file, or an http(s) URL to fetch.
-Page = Path | str
+#: A page: an HTML file, an http(s) URL to fetch, or a page a CMS posted.
+Page = Path | str | PostedPage
 
 #: Bumped when the published files change shape, so episodes published before are re-made
 #: (2: the manifest's "source" is no longer the local path the page was read from).
@@ -62,6 +63,8 @@ class RenderResult:
     audio_path: Path
     synthesized: int
     cached: int
+    #: The episode was already published, made from exactly this: nothing was written.
+    unchanged: bool = False
 
 
 @dataclass
@@ -82,10 +85,21 @@ class _Job:
     unchanged: Manifest | None = None
 
 
-def extract_page(page: Page, config: SiteConfig | None = None) -> Article:
+def extract_page(page: Page, config: SiteConfig | None = None, public_only: bool = False
+                 ) -> Article:  # fmt: skip
+    """The page's article. `public_only`: a URL is fetched only from a public internet address
+    (unless `[fetch] allow_private_addresses`), as for pages that others name."""
     rules = config.extract if config else ExtractRules()
+    if isinstance(page, PostedPage):
+        if isinstance(page.source, Path):  # posted HTML: never a local page, in messages too
+            article = extract(page.source.read_bytes(), source=str(page), rules=rules)
+        else:
+            article = extract_page(page.source, config, public_only)
+        return replace(article, url=page.url) if page.url else article
     if isinstance(page, str) and is_url(page):
-        return extract(fetch_page(page, Limits(max_bytes=rules.max_page_bytes)), page, rules)
+        allow = config is not None and config.fetch.allow_private_addresses
+        limits = Limits(max_bytes=rules.max_page_bytes, public_only=public_only and not allow)
+        return extract(fetch_page(page, limits), page, rules)
     return extract_file(Path(page), rules)
 
 
@@ -94,7 +108,7 @@ def voicing_for(language: str, config: SiteConfig, preset: VoicePreset, page: Pa
     """The site's lexicon, with a local page's own overrides, in the preset's phoneme
     notation."""
     lexicon = load_lexicon(config.speech.lexicon) if config.speech.lexicon else Lexicon()
-    if page is not None and not is_url(str(page)):
+    if page is not None and not isinstance(page, PostedPage) and not is_url(str(page)):
         lexicon = lexicon.merged(article_lexicon(Path(page)))
     return Voicing(language=language, normalize=config.speech.normalize, lexicon=lexicon,
                    phonemes=phoneme_format(preset), voice=preset.name)  # fmt: skip
@@ -108,9 +122,9 @@ def script_page(page: Page, config: SiteConfig | None = None, voice: str | None 
     return _script_and_voices(page, config or SiteConfig(), voice)[0]
 
 
-def _script_and_voices(page: Page, config: SiteConfig, voice: str | None
+def _script_and_voices(page: Page, config: SiteConfig, voice: str | None, public_only: bool = False
                        ) -> tuple[Script, dict[str, VoicePreset]]:  # fmt: skip
-    article = extract_page(page, config)
+    article = extract_page(page, config, public_only)
     narrator = choose_voice(article.language, config, voice)
     quote = quote_voice_for(article.language, config, narrator)
     voicing = voicing_for(article.language, config, narrator, page)
@@ -180,10 +194,12 @@ def render(
     cache: TakeCache | None = None,
     progress: Progress | None = None,
     prune_cache: bool = True,
+    public_only: bool = False,
 ) -> list[RenderResult]:
     """Render article pages into episodes in `out` (a folder, or any `Destination`), then
     rebuild its feed (unless `feed` is false) and prune the take cache to its size limit
-    (unless `prune_cache` is false: a queue worker leaves both to the end of its batch)."""
+    (unless `prune_cache` is false: a queue worker leaves both to the end of its batch).
+    `public_only`: URLs are fetched from public internet addresses only (`extract_page`)."""
     fmt = fmt or config.render.format
     if fmt not in AUDIO_FORMATS:
         raise ListenError(f"unknown format {fmt!r} (use {' or '.join(AUDIO_FORMATS)})")
@@ -199,11 +215,12 @@ def render(
     work: list[_Job] = []
     presets: dict[str, VoicePreset] = {}
     for page in pages:
-        script, voices = _script_and_voices(page, config, voice)
+        script, voices = _script_and_voices(page, config, voice, public_only)
         presets.update(voices)
         work.append(_Job(source=page, script=script, slug=""))
     for job in work:
-        job.slug = slug_for(job.script.article.url, str(job.source))
+        given = job.source.slug if isinstance(job.source, PostedPage) else None
+        job.slug = slugify(given) if given else slug_for(job.script.article.url, str(job.source))
     _unique_slugs(work)
 
     # One batch for all pages, so they share the worker pools (one per voice). An episode is
@@ -282,7 +299,7 @@ def _publish(job: _Job, destination: Destination, config: SiteConfig, fmt: str) 
         destination.publish_page(job.unchanged, config.show)
         manifest_at, audio_at = destination.locations(job.unchanged)
         return RenderResult(job.unchanged, Path(manifest_at), Path(audio_at),
-                            job.stats.synthesized, job.stats.cached)  # fmt: skip
+                            job.stats.synthesized, job.stats.cached, unchanged=True)  # fmt: skip
     assert job.audio is not None
     article = job.script.article
     timeline = job.audio.timeline
@@ -323,8 +340,8 @@ def _publish(job: _Job, destination: Destination, config: SiteConfig, fmt: str) 
 
 
 def _record(job: _Job, config: SiteConfig, fmt: str) -> EpisodeRecord:
-    source = job.source if isinstance(job.source, str) and is_url(job.source) else (
-        str(Path(job.source).resolve()))  # fmt: skip
+    page = job.source.source if isinstance(job.source, PostedPage) else job.source
+    source = page if isinstance(page, str) and is_url(page) else str(Path(page).resolve())
     return EpisodeRecord(slug=job.slug, source=source,
                          config=str(config.source.resolve()) if config.source else None,
                          voice=job.script.voice, format=fmt)  # fmt: skip
@@ -375,4 +392,25 @@ def rebuild_feed(out: Path | Destination, config: SiteConfig) -> Path:
     return Path(destination.rebuild_feed(config.show, config.feed))
 
 
-__all__ = ["RenderResult", "extract_page", "rebuild_feed", "render", "script_page"]
+def remove(slugs: Sequence[str], out: Path | Destination, config: SiteConfig) -> list[str]:
+    """Unpublish episodes: their files leave `out`, then the feeds and the playlist are
+    rebuilt without them. Every slug must be published (else nothing is removed)."""
+    destination = open_destination(out, config.state.dir)
+    destination.check()
+    missing = [slug for slug in slugs if not _is_published(destination, slug)]
+    if missing:
+        raise ListenError(f"no episode {', '.join(missing)} in {out}")
+    for slug in dict.fromkeys(slugs):
+        destination.remove(slug)
+    rebuild_feed(destination, config)
+    return list(dict.fromkeys(slugs))
+
+
+def _is_published(destination: Destination, slug: str) -> bool:
+    return slugify(slug) == slug and any(
+        destination.previous(slug, fmt) is not None for fmt in AUDIO_FORMATS
+    )
+
+
+__all__ = ["PostedPage", "RenderResult", "extract_page", "rebuild_feed", "remove", "render",
+           "script_page"]  # fmt: skip

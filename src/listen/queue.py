@@ -50,6 +50,7 @@ from celery import Celery
 from listen.config import AUDIO_FORMATS, QueueConfig, SiteConfig, find_preset, load_config
 from listen.errors import ListenError, TransientError
 from listen.fetch import is_url
+from listen.pages import PostedPage
 from listen.storage import open_destination
 
 BROKER_ENV = "LISTEN_BROKER_URL"
@@ -161,15 +162,24 @@ class PageJob:
     config: str | None = None
     voice: str | None = None
     format: str | None = None
+    #: A page posted to the API: the canonical URL and the slug it was given.
+    url: str | None = None
+    slug: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The page as its failures name it (a posted page by its URL, not where it is kept)."""
+        return self.url or self.page
 
     def to_json(self) -> dict[str, Any]:
         return {"batch": self.batch, "page": self.page, "out": self.out, "config": self.config,
-                "voice": self.voice, "format": self.format}  # fmt: skip
+                "voice": self.voice, "format": self.format, "url": self.url,
+                "slug": self.slug}  # fmt: skip
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PageJob:
         return cls(**{k: data.get(k) for k in ("batch", "page", "out", "config", "voice",
-                                               "format")})  # fmt: skip
+                                               "format", "url", "slug")})  # fmt: skip
 
 
 def _batch_key(batch: str, part: str = "") -> str:
@@ -194,7 +204,7 @@ def render_page(self: Any, data: dict[str, Any]) -> dict[str, Any]:
     client.expire(_batch_key(job.batch, "deliveries"), max(lifetime, 60))
     if deliveries > MAX_DELIVERIES:
         _job_finished(client, job, task_id)
-        raise _failure(job.page, f"its worker died {deliveries - 1} times rendering it "
+        raise _failure(job.name, f"its worker died {deliveries - 1} times rendering it "
                        "(out of memory, or killed)")  # fmt: skip
     started = time.monotonic()
     queue = QueueConfig()
@@ -207,22 +217,22 @@ def render_page(self: Any, data: dict[str, Any]) -> dict[str, Any]:
         reason = _reason(exc)
         if self.request.retries < queue.max_retries:
             delay = min(MAX_RETRY_DELAY, queue.retry_delay * 2**self.request.retries)
-            log.warning("%s: %s; retry %d of %d in %.1f s", job.page, reason,
+            log.warning("%s: %s; retry %d of %d in %.1f s", job.name, reason,
                         self.request.retries + 1, queue.max_retries, delay)  # fmt: skip
             raise self.retry(exc=JobFailed(reason), countdown=delay,
                              max_retries=queue.max_retries) from None  # fmt: skip
-        failure = _failure(job.page, f"{reason} (gave up after {queue.max_retries} retries)")
+        failure = _failure(job.name, f"{reason} (gave up after {queue.max_retries} retries)")
     except ListenError as exc:
-        failure = _failure(job.page, str(exc))
+        failure = _failure(job.name, str(exc))
     except Exception as exc:  # a bug: fail this page, keep the worker
-        log.exception("%s: internal error", job.page)
-        failure = _failure(job.page, f"internal error: {type(exc).__name__}: {exc}")
+        log.exception("%s: internal error", job.name)
+        failure = _failure(job.name, f"internal error: {type(exc).__name__}: {exc}")
     # Finished for good, either way (a retry above is not): count it towards the batch.
     _job_finished(client, job, task_id)
     if failure is not None:
         raise failure
     result["seconds"] = round(time.monotonic() - started, 3)
-    log.info("%s -> %s (%d takes synthesized, %d cached, %.1f s)", job.page, result["audio"],
+    log.info("%s -> %s (%d takes synthesized, %d cached, %.1f s)", job.name, result["audio"],
              result["synthesized"], result["cached"], result["seconds"])  # fmt: skip
     return result
 
@@ -239,13 +249,17 @@ def _reason(exc: BaseException) -> str:
 
 
 def _render(job: PageJob, config: SiteConfig) -> dict[str, Any]:
-    from listen.pipeline import render
+    from listen.pipeline import Page, PostedPage, render
 
-    page: Path | str = job.page if is_url(job.page) else Path(job.page)
+    page: Page = job.page if is_url(job.page) else Path(job.page)
+    if job.url or job.slug:
+        page = PostedPage(page, job.url, job.slug)
     destination = open_destination(job.out, config.state.dir)
+    # Pages on the queue come from others (a sitemap, the API): only public addresses.
     [result] = render([page], destination, config, voice=job.voice, fmt=job.format, feed=False,
-                      jobs=1, prune_cache=False)  # fmt: skip
+                      jobs=1, prune_cache=False, public_only=True)  # fmt: skip
     return {
+        "unchanged": result.unchanged,
         "page": job.page,
         "slug": result.manifest.slug,
         "audio": str(result.audio_path),
@@ -283,18 +297,86 @@ def finish_batch(self: Any, batch: str) -> dict[str, Any]:
     record = {k.decode(): v.decode() for k, v in client.hgetall(_batch_key(batch)).items()}
     if not record:
         raise JobFailed(f"batch {batch} is not on the broker (expired?)")
+    config, feed, pruned, failure = SiteConfig(), None, 0, None
     try:
         config = load_config(Path(record["config"])) if record.get("config") else SiteConfig()
-        feed = None
         if record.get("feed") == "1":
             destination = open_destination(record["out"], config.state.dir)
             feed = destination.rebuild_feed(config.show, config.feed)
         pruned = TakeCache(config.cache.dir).prune(parse_size(config.cache.max_size))
     except (ListenError, OSError) as exc:
-        raise JobFailed(f"batch {batch}: {_reason(exc)}") from None
+        failure = JobFailed(f"batch {batch}: {_reason(exc)}")
+    if "api_job" in record:
+        _api_batch_finished(client, batch, record, config, failure)
+    if failure is not None:
+        raise failure
     client.hset(_batch_key(batch), "finished", _now())
     log.info("batch %s finished: feed %s, %d takes pruned", batch, feed or "not rebuilt", pruned)
     return {"batch": batch, "feed": feed, "pruned": pruned}
+
+
+def _api_batch_finished(client: Any, batch: str, record: dict[str, str], config: SiteConfig,
+                        failure: JobFailed | None) -> None:  # fmt: skip
+    """An API job's last step: its outcome on the broker, its webhook on the queue."""
+    from listen.service import batch_finished
+
+    [(task_id, _)] = [json.loads(item) for item in client.lrange(_batch_key(batch, "jobs"), 0, 0)]
+    [meta] = task_metas(client, [task_id])
+    status = _job_status(task_id, "", meta)
+    result = meta.get("result") if meta and status.state == "done" else None
+    reason = str(failure) if failure else (None if result else status.detail or "failed")
+    try:
+        job, event = batch_finished(Path(record["out"]), config, record,
+                                    None if failure else result, reason)  # fmt: skip
+    except (ListenError, OSError) as exc:
+        log.error("batch %s: the API job could not be recorded: %s", batch, _reason(exc))
+        return
+    keep_record(client, batch, {"api_job": json.dumps(job.__dict__)}, config.queue)
+    if event is not None:
+        send_webhook(config, event)
+
+
+def batch_record(client: Any, batch: str) -> dict[str, str]:
+    """The batch's record on the broker ({} when it expired or never was)."""
+    return {k.decode(): v.decode() for k, v in client.hgetall(_batch_key(batch)).items()}
+
+
+def keep_record(client: Any, batch: str, fields: dict[str, str], queue: QueueConfig) -> None:
+    """Set fields of a batch's record, which lives as long as the job states do."""
+    with client.pipeline() as pipe:
+        pipe.hset(_batch_key(batch), mapping=fields)
+        pipe.expire(_batch_key(batch), max(60, round(queue.keep_days * 86400)))
+        pipe.execute()
+
+
+def send_webhook(config: SiteConfig, event: Any) -> None:
+    """Enqueue a webhook delivery: any worker sends it, retried with backoff."""
+    config_path = str(config.source.resolve()) if config.source else None
+    deliver_webhook.apply_async(args=[config_path, event.to_json()], queue=config.queue.name)
+
+
+@app.task(name="listen.webhook", bind=True)
+def deliver_webhook(self: Any, config_path: str | None, event: dict[str, Any]) -> int:
+    """POST a signed event to `[api] webhook_url`; a failed attempt is retried later."""
+    from listen.service import webhook_settings
+    from listen.webhooks import DeliveryFailed, Event, retry_delay, send_once
+
+    config = load_config(Path(config_path)) if config_path else SiteConfig()
+    url, secret = webhook_settings(config)
+    if not url:
+        return 0
+    try:
+        return send_once(url, secret, Event.from_json(event))
+    except DeliveryFailed as exc:
+        retries = int(config.api.webhook_retries)
+        if self.request.retries >= retries:
+            log.error("webhook %s for %s: %s; gave up after %d retries", event["event"],
+                      event["slug"], exc, retries)  # fmt: skip
+            raise
+        delay = retry_delay(float(config.api.webhook_retry_delay), self.request.retries + 1)
+        log.warning("webhook %s for %s: %s; retry in %.1f s", event["event"], event["slug"], exc,
+                    delay)  # fmt: skip
+        raise self.retry(exc=exc, countdown=delay, max_retries=retries) from None
 
 
 # --- submitting -----------------------------------------------------------------------------
@@ -321,32 +403,39 @@ def _absolute(page: Path | str) -> str:
 
 
 def submit(
-    pages: Sequence[Path | str],
+    pages: Sequence[Path | str | PostedPage],
     out: Path,
     config: SiteConfig,
     voice: str | None = None,
     fmt: str | None = None,
     feed: bool = True,
+    batch: str | None = None,
+    record: dict[str, str] | None = None,
 ) -> Submitted:
     """Enqueue a batch: a job per page, then `finish_batch` once they are all finished.
-    Everything is checked before anything is enqueued."""
+    Everything is checked before anything is enqueued. `batch` names it (default: a new id);
+    `record` adds fields to its record (an API job's)."""
     if fmt is not None and fmt not in AUDIO_FORMATS:
         raise ListenError(f"unknown format {fmt!r} (use {' or '.join(AUDIO_FORMATS)})")
     find_preset(voice or config.render.voice, config)
     open_destination(out, config.state.dir).check()
-    sources = list(dict.fromkeys(_absolute(page) for page in pages))
+    posted: dict[str, PostedPage | None] = {}
+    for page in pages:
+        given = page if isinstance(page, PostedPage) else None
+        posted.setdefault(_absolute(given.source if given else page), given)  # type: ignore[arg-type]
+    sources = list(posted)
     if not sources:
         raise ListenError("no pages given")
     client = connect(config)
     url = broker_url(config)
-    batch = uuid.uuid4().hex[:12]
+    batch = batch or uuid.uuid4().hex[:12]
     config_path = str(config.source.resolve()) if config.source else None
     out_path = str(out.resolve())
     jobs = [(str(uuid.uuid4()), page) for page in sources]
     keep = max(60, round(config.queue.keep_days * 86400))
     record = {"created": _now(), "out": out_path, "config": config_path or "",
               "total": len(jobs), "feed": "1" if feed else "0", "queue": config.queue.name,
-              "voice": voice or "", "format": fmt or ""}  # fmt: skip
+              "voice": voice or "", "format": fmt or "", **(record or {})}  # fmt: skip
     with client.pipeline() as pipe:
         pipe.hset(_batch_key(batch), mapping=record)
         for start in range(0, len(jobs), 10_000):
@@ -358,7 +447,9 @@ def submit(
         pipe.execute()
     with app.connection_for_write(url) as connection:
         for task_id, page in jobs:
-            job = PageJob(batch, page, out_path, config_path, voice, fmt)
+            given = posted.get(page)
+            job = PageJob(batch, page, out_path, config_path, voice, fmt,
+                          given.url if given else None, given.slug if given else None)
             render_page.apply_async(args=[job.to_json()], task_id=task_id,
                                     queue=config.queue.name, connection=connection)  # fmt: skip
     return Submitted(batch, tuple(jobs))

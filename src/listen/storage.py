@@ -22,6 +22,7 @@ in a state folder outside it, beside it by default (`[state] dir` moves it).
 from __future__ import annotations
 
 import contextlib
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -42,6 +43,7 @@ from listen.publish import (
     publish_artwork,
     publish_episode,
     read_manifest,
+    slugify,
 )
 
 #: The default state folder of DIR: `.<DIR's name>` + this, in DIR's parent folder.
@@ -105,6 +107,10 @@ class Destination(Protocol):
 
     def remember(self, record: EpisodeRecord) -> None:
         """Keep an episode's private record (never published)."""
+
+    def remove(self, slug: str) -> bool:
+        """Unpublish an episode: its files (the manifest first) and its private record; False
+        if there was no such episode. The feed is the caller's to rebuild."""
 
 
 class FolderDestination:
@@ -197,6 +203,30 @@ class FolderDestination:
                                    dumps(asdict(record)).encode("utf-8"))  # fmt: skip
         except OSError as exc:
             raise ListenError(f"cannot write to {self.state}: {exc.strerror or exc}") from None
+
+
+    def remove(self, slug: str) -> bool:
+        if slugify(slug) != slug:  # (a slug is never a path or a glob pattern)
+            return False
+        episodes = self.root / EPISODES
+        with locked(self.state / EPISODES / f"{slug}.lock"):
+            manifest = episodes / f"{slug}.json"
+            files = sorted(episodes.glob(f"{slug}.*"))
+            folder = episodes / slug  # (chapter art)
+            if not files and not folder.is_dir():
+                return False
+            try:
+                # The manifest first: without it the episode is gone for the feed and the
+                # player, whatever else a crash might leave.
+                for path in sorted(files, key=lambda path: path != manifest):
+                    path.unlink(missing_ok=True)
+                if folder.is_dir():
+                    shutil.rmtree(folder)
+                (self.state / EPISODES / f"{slug}.json").unlink(missing_ok=True)
+            except OSError as exc:
+                raise ListenError(f"cannot remove {slug} from {self.root}: "
+                                  f"{exc.strerror or exc}") from None  # fmt: skip
+        return True
 
 
 def open_destination(where: str | Path | Destination, state: Path | None = None) -> Destination:
