@@ -131,11 +131,11 @@ class Site:
                  env: dict[str, str] | None = None) -> None:  # fmt: skip
         self.root = root
         self.out = root / "public"
-        self.out.mkdir(parents=True)
+        self.out.mkdir(parents=True, exist_ok=True)
         self.files = make_server(self.out, port=0)
         threading.Thread(target=self.files.serve_forever, daemon=True).start()
         self.base = f"http://127.0.0.1:{self.files.server_address[1]}/"
-        shutil.copy(SAMPLES / "artwork.png", root / "artwork.png")
+        shutil.copy(SAMPLES / "artwork.png", root / "artwork.png")  # (root exists: a restart)
         config = (SAMPLES / "listen.toml").read_text(encoding="utf-8")
         config = config.replace('voice = "heart"', 'voice = "espeak-en-us"')
         config = re.sub(r'base_url = ".*"', f'base_url = "{self.base}"', config)
@@ -195,6 +195,8 @@ class Site:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+        with contextlib.suppress(ProcessLookupError):  # whatever the API left behind
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.files.shutdown()
         self.files.server_close()
 
@@ -300,15 +302,20 @@ def test_a_cms_publishes_edits_and_unpublishes(site: tuple[Site, Receiver], tmp_
     # By URL, from the site's own server (private addresses allowed for this test).
     other_html, other_url = article(tmp_path / "more", 3)
     pages = Pages({"story-003.html": other_html.encode()})
+    page_url = f"{pages.url}/2026/11/story-003.html"
     try:
-        by_url = site.post(url=f"{pages.url}/2026/11/story-003.html", slug="story-003")
+        by_url = site.post(url=page_url, slug="story-003")
         assert by_url.status_code == 202, by_url.text
         fetched = site.wait(by_url.json()["job"])
+        assert fetched["status"] == "done", fetched
+        assert pages.hits == ["/2026/11/story-003.html"]
+        # Again: fetched again (only then can it be known unchanged), and nothing written.
+        refetched = site.wait(site.post(url=page_url, slug="story-003").json()["job"])
     finally:
         pages.close()
-    assert fetched["status"] == "done", fetched
-    assert pages.hits == ["/2026/11/story-003.html"]
     assert httpx.get(fetched["urls"]["audio"]).status_code == 200
+    assert refetched["status"] == "done" and refetched["unchanged"] is True, refetched
+    assert refetched["synthesized"] == 0 and len(pages.hits) == 2
     assert sorted(site.feed_links()) == sorted([url, other_url])
     listing = site.get("/v1/episodes?limit=1").json()
     assert listing["total"] == 2 and len(listing["episodes"]) == 1 and listing["next_offset"] == 1
@@ -465,3 +472,48 @@ def test_the_docs_page_shows_every_operation_offline(guarded: Site) -> None:
             browser.close()
     assert {"/v1/episodes", "/v1/jobs/{job_id}", "/v1/episodes/{slug}"} <= set(shown)
     assert all(url.startswith(guarded.url) for url in requested), requested
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_jobs_survive_a_restart_and_render_processes_end_with_the_api(tmp_path: Path) -> None:
+    first, second = article(tmp_path / "pages", 2), article(tmp_path / "more", 3)
+    site = Site(tmp_path / "site")
+    try:
+        jobs = [site.post(html=html, url=url).json()["job"] for html, url in (first, second)]
+        site.close()  # SIGTERM while the first renders and the second waits
+        assert not (site.out / "episodes" / "story-003.json").exists()
+        site = Site(tmp_path / "site")  # the same folders: the jobs are taken up again
+        assert [site.wait(job)["status"] for job in jobs] == ["done", "done"]
+        assert sorted(site.feed_links()) == sorted(url for _, url in (first, second))
+
+        pool = descendants(site.process.pid)
+        assert pool, "no render process"
+        os.kill(site.process.pid, signal.SIGKILL)  # the API alone, not its process group
+        site.process.wait(10)
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in pool) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in pool if alive(pid)], "render processes outlived the API"
+    finally:
+        site.close()

@@ -175,6 +175,9 @@ def _install_errors(app: FastAPI) -> None:
     async def listen_error(request: Request, exc: ListenError) -> JSONResponse:
         return _error(503, str(exc))
 
+    for broker_error in _broker_errors():
+        app.add_exception_handler(broker_error, _broker_down)
+
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         return _error(exc.status_code, str(exc.detail).lower() if exc.detail else "error")
@@ -187,6 +190,21 @@ def _install_errors(app: FastAPI) -> None:
     async def internal(request: Request, exc: Exception) -> JSONResponse:
         log.exception("%s %s: internal error", request.method, request.url.path)
         return _error(500, "internal error (see the API's log)")
+
+
+def _broker_errors() -> list[type[Exception]]:
+    """Redis' and kombu's connection errors, when the queue is installed."""
+    try:
+        from kombu.exceptions import OperationalError
+        from redis import RedisError
+    except ImportError:
+        return []
+    return [RedisError, OperationalError]
+
+
+async def _broker_down(request: Request, exc: Exception) -> JSONResponse:
+    log.error("%s %s: the broker: %s", request.method, request.url.path, exc)
+    return _error(503, f"the broker is not answering ({type(exc).__name__}); try again later")
 
 
 # --- the app --------------------------------------------------------------------------------

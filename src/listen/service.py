@@ -288,7 +288,8 @@ def job_finished(out: Path, config: SiteConfig, state: EpisodeState, job: Job,
             reason = "the episode is not in the output folder after its render"
             return Outcome("failed", reason, None,
                            Event("episode.failed", job.slug, job.id, None, reason))  # fmt: skip
-        state.write(job.slug, {"url": job.url, "page": job.page, "digest": job.digest,
+        state.write(job.slug, {"posted": job.url or job.page, "page": job.page,
+                               "digest": job.digest,
                                "render_key": manifest.render_key, "job": job.id,
                                "format": Path(manifest.audio).suffix[1:]})  # fmt: skip
     urls = episode_urls(out, manifest, config)
@@ -377,13 +378,26 @@ class WebhookSender:
                               event.slug, exc, self.retries)  # fmt: skip
 
 
-def _die_with_parent() -> None:
-    """A render process ends with the API, however the API ends (Linux: PR_SET_PDEATHSIG)."""
+#: What a terminal (Ctrl-C) or a service manager (systemd stopping the unit) sends to every
+#: process of the API's group at once.
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _render_process_setup() -> None:
+    """A render process is the API's to stop: the stop signals sent to the whole group do not
+    end it (the API, shutting down, kills it and runs its job again at the next start; a
+    render that died by itself is a failed job), and it ends with the API however the API
+    ends (Linux: PR_SET_PDEATHSIG). It starts with the signals blocked (see `_run`), so none
+    can end it before this has run; a handler, unlike SIG_IGN, is not inherited by the
+    processes it starts in turn."""
+    for number in STOP_SIGNALS:
+        signal.signal(number, lambda *_: None)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        if os.getppid() == 1:  # the parent died before the call
-            os._exit(1)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the API died before the call
+        os._exit(1)
 
 
 def render_posted(out: str, config: SiteConfig, job: dict[str, Any], jobs: int) -> dict[str, Any]:
@@ -415,6 +429,7 @@ class LocalJobs:
         self._pending: queues.Queue[str | None] = queues.Queue()
         self._pool: ProcessPoolExecutor | None = None
         self._threads: list[threading.Thread] = []
+        self._stopping = False
 
     def describe(self) -> str:
         return (f"rendering here: {self.concurrency} at a time on {self.render_jobs} "
@@ -449,16 +464,19 @@ class LocalJobs:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.concurrency, mp_context=get_context("spawn"),
-                                   initializer=_die_with_parent)  # fmt: skip
+                                   initializer=_render_process_setup)  # fmt: skip
 
     def stop(self) -> None:
+        """Stop rendering: a job cut short stays "running" and runs again at the next start."""
+        self._stopping = True
         for _ in self._threads:
             self._pending.put(None)
         if self._pool is not None:
+            processes = list((getattr(self._pool, "_processes", None) or {}).values())
             self._pool.shutdown(wait=False, cancel_futures=True)
-            for process in list(getattr(self._pool, "_processes", {}).values()):
+            for process in processes:
                 with contextlib.suppress(OSError):
-                    process.terminate()
+                    process.kill()
         self.webhooks.stop()
 
     def _save(self, job: Job) -> None:
@@ -481,6 +499,8 @@ class LocalJobs:
         self.webhooks.send(event)
 
     def _run(self) -> None:
+        # Render processes are started from this thread: they inherit the blocked signals.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         while (job_id := self._pending.get()) is not None:
             job = replace(self._jobs[job_id], status="running", started=_now())
             self._save(job)
@@ -492,6 +512,8 @@ class LocalJobs:
             except Exception as exc:  # a bug: fail this job, keep the API
                 log.exception("job %s (%s): internal error", job.id, job.slug)
                 reason = f"internal error: {type(exc).__name__}: {exc}"
+            if self._stopping:
+                return
             try:
                 outcome = job_finished(self.out, self.config, self.state, job, result, reason)
             except (ListenError, OSError) as exc:
@@ -511,7 +533,7 @@ class LocalJobs:
             return future.result()
         except BrokenProcessPool:
             with self._lock:  # one replacement pool, whichever thread sees it broken first
-                if getattr(self._pool, "_broken", False):
+                if getattr(self._pool, "_broken", False) and not self._stopping:
                     self._pool = self._new_pool()
             raise ListenError("its render process died (out of memory, or killed)") from None
 
@@ -524,6 +546,7 @@ class QueuedJobs:
 
         self.queue = queue
         self.out, self.config = out, config
+        webhook_settings(config)  # (a webhook_url without a secret fails here)
         self.client = queue.connect(config)
 
     def describe(self) -> str:
@@ -531,7 +554,7 @@ class QueuedJobs:
             self.queue.broker_url(self.config))
 
     def start(self) -> None:
-        webhook_settings(self.config)  # (a webhook_url without a secret fails here)
+        pass
 
     def stop(self) -> None:
         pass
@@ -656,14 +679,16 @@ class EpisodeService:
             slug = slug_for(url, "") if url else ""
             if slug in ("", "episode"):
                 raise ApiError(422, 'the URL has no path to make a slug of: give a "slug"')
-        self._check_taken(slug, url)
+        self._check_taken(slug, url, by_url=request.html is None)
         return (url if request.html is not None else request.url), slug
 
-    def _check_taken(self, slug: str, url: str | None) -> None:
-        """A slug belongs to one article: another article's episode is never replaced."""
+    def _check_taken(self, slug: str, url: str | None, by_url: bool) -> None:
+        """A slug belongs to one article: another article's episode is never replaced. The
+        article is the URL the CMS posts (a page's own canonical URL is known only once it is
+        fetched)."""
         record = self.state.read(slug)
-        taken = None if record.get("removed") else record.get("url")
-        if taken is None and (manifest := _published(self.out, slug)) is not None:
+        taken = None if record.get("removed") else record.get("posted")
+        if taken is None and not by_url and (manifest := _published(self.out, slug)):
             taken = manifest.url
         if taken and url and taken.rstrip("/") != url.rstrip("/"):
             raise ApiError(409, f"the episode {slug!r} is another article's ({taken}): "
@@ -731,7 +756,7 @@ class EpisodeService:
         paths = [p for p in (self.out / EPISODES).glob("*.json") if "." not in p.stem]
         live = set(paths)
         for gone in set(self._manifests) - live:
-            del self._manifests[gone]
+            self._manifests.pop(gone, None)
         manifests = newest_first(m for p in paths if (m := self._manifest(p)) is not None)
         page = manifests[offset : offset + limit]
         return {"episodes": [self._episode_json(m, full=False) for m in page],
