@@ -27,6 +27,7 @@ import httpx
 import pytest
 from helpers import (
     SAMPLES,
+    PageServer,
     Worker,
     assert_nothing_private,
     ffprobe,
@@ -87,37 +88,6 @@ class Receiver:
                     return received
             time.sleep(0.1)
         raise AssertionError(f"no {event} for {slug}: {self.events}")
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-
-
-class Pages:
-    """Article pages over HTTP (what a CMS's public site serves); counts the requests."""
-
-    def __init__(self, pages: dict[str, bytes]) -> None:
-        self.hits: list[str] = []
-        served = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                served.hits.append(self.path)
-                body = pages.get(self.path.rsplit("/", 1)[-1])
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -301,21 +271,21 @@ def test_a_cms_publishes_edits_and_unpublishes(site: tuple[Site, Receiver], tmp_
 
     # By URL, from the site's own server (private addresses allowed for this test).
     other_html, other_url = article(tmp_path / "more", 3)
-    pages = Pages({"story-003.html": other_html.encode()})
+    pages = PageServer({"story-003.html": other_html.encode()})
     page_url = f"{pages.url}/2026/11/story-003.html"
     try:
         by_url = site.post(url=page_url, slug="story-003")
         assert by_url.status_code == 202, by_url.text
         fetched = site.wait(by_url.json()["job"])
         assert fetched["status"] == "done", fetched
-        assert pages.hits == ["/2026/11/story-003.html"]
+        assert pages.paths == ["/2026/11/story-003.html"]
         # Again: fetched again (only then can it be known unchanged), and nothing written.
         refetched = site.wait(site.post(url=page_url, slug="story-003").json()["job"])
     finally:
         pages.close()
     assert httpx.get(fetched["urls"]["audio"]).status_code == 200
     assert refetched["status"] == "done" and refetched["unchanged"] is True, refetched
-    assert refetched["synthesized"] == 0 and len(pages.hits) == 2
+    assert refetched["synthesized"] == 0 and len(pages.paths) == 2
     assert sorted(site.feed_links()) == sorted([url, other_url])
     listing = site.get("/v1/episodes?limit=1").json()
     assert listing["total"] == 2 and len(listing["episodes"]) == 1 and listing["next_offset"] == 1
@@ -395,7 +365,7 @@ def test_bodies_over_20_mb_are_refused(guarded: Site) -> None:
                                  "http://169.254.169.254/latest/meta-data/iam/",
                                  "http://[fd00:ec2::254]/latest/meta-data/"])  # fmt: skip
 def test_private_addresses_are_refused_by_default(guarded: Site, url: str) -> None:
-    pages = Pages({"story": b"<html></html>"})
+    pages = PageServer({"story": b"<html></html>"})
     try:
         port = pages.url.rsplit(":", 1)[1]
         answer = guarded.post(url=url.format(port=port))
@@ -405,7 +375,7 @@ def test_private_addresses_are_refused_by_default(guarded: Site, url: str) -> No
     reason = answer.json()["error"]
     assert reason.startswith("refusing to fetch from ") and "allow_private_addresses" in reason
     assert ("metadata" if "254" in url else "loopback") in reason
-    assert pages.hits == []  # refused before any connection
+    assert pages.paths == []  # refused before any connection
 
 
 def test_errors_are_json_with_the_right_status(guarded: Site) -> None:

@@ -7,13 +7,11 @@ the published files, the feed, the states `listen status` reports.
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ import feedparser
 import pytest
 from helpers import (
     SAMPLES,
+    PageServer,
     Worker,
     assert_nothing_private,
     ffprobe,
@@ -307,38 +306,16 @@ def test_a_page_that_keeps_killing_its_worker_is_failed_not_retried_forever(
     assert feed_guids(out) == ["https://www.example-news.org/2026/11/story-001/"]
 
 
-class FlakyServer:
-    """Serves pages over HTTP; /flaky/... fails with 503 twice first, /down/... always."""
+class FlakyServer(PageServer):
+    """/flaky/... fails with 503 twice first, /down/... always."""
 
-    def __init__(self, pages: dict[str, bytes]) -> None:
-        self.hits: dict[str, int] = {}
-        server = self
+    def refusal(self, path: str) -> int | None:
+        if path.startswith("/down/") or (path.startswith("/flaky/") and self.hits(path) <= 2):
+            return 503
+        return None
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.hits[self.path] = server.hits.get(self.path, 0) + 1
-                name = self.path.rsplit("/", 1)[-1]
-                if self.path.startswith("/down/") or (
-                    self.path.startswith("/flaky/") and server.hits[self.path] <= 2
-                ):
-                    self.send_error(503, "Service Unavailable")
-                    return
-                body = pages[name]
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
+    def hits(self, path: str) -> int:
+        return self.paths.count(path)
 
 
 def test_failures_are_reported_with_page_and_reason_and_transient_ones_retried(
@@ -373,8 +350,8 @@ def test_failures_are_reported_with_page_and_reason_and_transient_ones_retried(
     assert "no article text found" in not_article
     [down] = [line for line in failed if f"{server.url}/down/story-004.html" in line]
     assert "HTTP 503" in down and "gave up after 2 retries" in down
-    assert server.hits["/flaky/story-003.html"] == 3  # two 503s, retried, then rendered
-    assert server.hits["/down/story-004.html"] == 3  # the first try and two retries
+    assert server.hits("/flaky/story-003.html") == 3  # two 503s, retried, then rendered
+    assert server.hits("/down/story-004.html") == 3  # the first try and two retries
 
     batch = batch_id(done.stdout)
     text = run_listen("status", "--config", config, "--batch", batch).stdout
