@@ -8,10 +8,12 @@ exit 1 exactly one `error: ` line.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,8 +26,10 @@ from listen.extract import Article, extract
 
 SAMPLE_PAGES = {p.name: p.read_bytes() for p in sorted(SAMPLES.glob("*.html"))}
 
-#: The bound for one call on the huge pages (generous: a slow CI machine on 2 cores).
-HUGE_SECONDS = 20.0
+#: A hang guard for one call on the huge pages, not a speed check (each takes about a second;
+#: speed is measured in bench/extraction.py): a quadratic or endless walk fails instead of
+#: stalling the suite.
+HUGE_HANG_SECONDS = 300
 #: A hang guard for the CLI on the hostile pages (each is refused or read in about a second; the
 #: ~50 MB page is refused before it is read).
 HUGE_CLI_SECONDS = 120.0
@@ -57,21 +61,35 @@ JUNK = (
 )  # fmt: skip
 
 
-def check_extract(data: bytes | str, limit: float | None = None) -> Article | None:
-    """The property: an Article or a ListenError, nothing else; within `limit` seconds."""
-    start = time.monotonic()
-    try:
-        article = extract(data)
-    except ListenError as exc:
-        assert str(exc).strip(), "a ListenError needs a message"
-        article = None
-    else:
-        assert isinstance(article, Article)
-        assert article.title.strip()
-    elapsed = time.monotonic() - start
-    if limit is not None:
-        assert elapsed < limit, f"extract took {elapsed:.1f} s on a {len(data):,}-byte page"
+def check_extract(data: bytes | str, hang_guard: int | None = None) -> Article | None:
+    """The property: an Article or a ListenError, nothing else (and no hang, when guarded)."""
+    with hang_guarded(hang_guard, len(data)):
+        try:
+            article = extract(data)
+        except ListenError as exc:
+            assert str(exc).strip(), "a ListenError needs a message"
+            return None
+    assert isinstance(article, Article)
+    assert article.title.strip()
     return article
+
+
+@contextlib.contextmanager
+def hang_guarded(seconds: int | None, size: int) -> Iterator[None]:
+    if seconds is None:
+        yield
+        return
+
+    def hung(signum: int, frame: object) -> None:
+        raise AssertionError(f"extract still running after {seconds} s on a {size:,}-byte page")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # --- mutated samples -------------------------------------------------------------------------
@@ -196,12 +214,12 @@ def big_page(size: int = 50_000_000) -> bytes:
         pytest.param(lambda: b"<p>" + b"x" * 1_000_000, id="1M-char-word"),
     ],
 )
-def test_huge_pages_give_an_article_or_a_listen_error_in_bounded_time(make) -> None:
-    check_extract(make(), limit=HUGE_SECONDS)
+def test_huge_pages_give_an_article_or_a_listen_error(make) -> None:
+    check_extract(make(), hang_guard=HUGE_HANG_SECONDS)
 
 
 def test_the_long_paragraph_is_read_whole() -> None:
-    article = check_extract(long_paragraph_page(), limit=HUGE_SECONDS)
+    article = check_extract(long_paragraph_page(), hang_guard=HUGE_HANG_SECONDS)
     assert article is not None
     assert sum(len(b.text) for s in article.sections for b in s.blocks) >= 999_000
 

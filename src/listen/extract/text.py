@@ -133,7 +133,10 @@ def tokens(el: Element) -> tuple[str, ...]:
     "promo-small-title"; generated hash classes left out), and a custom element's tag name
     ("ps-promo")."""
     tag = el.tag if isinstance(el.tag, str) and "-" in el.tag else None
-    return _tokens(el.get("class"), el.get("id"), tag)
+    class_attr, id_attr = el.get("class"), el.get("id")
+    if class_attr is None and id_attr is None and tag is None:
+        return ()  # most elements: skip the cache lookup
+    return _tokens(class_attr, id_attr, tag)
 
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
