@@ -12,6 +12,7 @@ shingles of `\\w+` tokens, TP/FP/FN normalized per page, precision and recall av
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import logging
@@ -85,60 +86,74 @@ class Extraction:
         return f"{self.title}\n{self.body}" if with_title and self.title else self.body
 
 
-#: An extractor gives its text and the seconds its extraction took (what is timed is for each
-#: to say: trafilatura's title, for instance, is read outside its timed call).
-Extractor = Callable[[Page, bool], tuple[Extraction, float]]
+@dataclass(frozen=True)
+class Timing:
+    """Wall seconds, and CPU seconds of this process: on a busy machine the wall time grows
+    with the load, the CPU time much less, so the two together tell the cost from the wait."""
+
+    wall: float
+    cpu: float
 
 
-def extract_ours(page: Page, with_title: bool) -> tuple[Extraction, float]:
+class Stopwatch:
+    def __enter__(self) -> Stopwatch:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.timing = Timing(time.perf_counter() - self._wall, time.process_time() - self._cpu)
+
+
+#: An extractor gives its text and the time its extraction took (what is timed is for each to
+#: say: trafilatura's title, for instance, is read outside its timed call).
+Extractor = Callable[[Page, bool], tuple[Extraction, Timing]]
+
+
+def extract_ours(page: Page, with_title: bool) -> tuple[Extraction, Timing]:
     from listen.errors import ListenError
     from listen.extract import extract
 
-    start = time.perf_counter()
-    try:
+    article = None
+    with Stopwatch() as watch, contextlib.suppress(ListenError):  # refused: nothing narrated
         article = extract(page.raw, source=page.id)
-    except ListenError:
-        # page refused: nothing narrated
-        return Extraction("", "", refused=True), time.perf_counter() - start
-    seconds = time.perf_counter() - start
+    if article is None:
+        return Extraction("", "", refused=True), watch.timing
     lines: list[str] = []
     for section in article.sections:
         if section.heading is not None:
             lines.append(section.heading)
         lines.extend(block.text for block in section.blocks)
-    return Extraction(article.title, "\n".join(lines)), seconds
+    return Extraction(article.title, "\n".join(lines)), watch.timing
 
 
-def extract_trafilatura(page: Page, with_title: bool) -> tuple[Extraction, float]:
+def extract_trafilatura(page: Page, with_title: bool) -> tuple[Extraction, Timing]:
     import trafilatura
     from trafilatura.metadata import extract_metadata
 
     # Its default keeps comment threads, which neither truth includes. The timed call is
     # `extract` as a user would make it (no metadata); the title the dragnet truth needs is read
     # outside it, so that trafilatura's speed is not understated.
-    start = time.perf_counter()
-    body = trafilatura.extract(page.text, include_comments=False)
-    seconds = time.perf_counter() - start
+    with Stopwatch() as watch:
+        body = trafilatura.extract(page.text, include_comments=False)
     if body is None:
-        return Extraction("", "", refused=True), seconds
+        return Extraction("", "", refused=True), watch.timing
     title = ""
     if with_title:
         metadata = extract_metadata(trafilatura.load_html(page.text))
         title = (metadata.title if metadata else "") or ""
-    return Extraction(title, body), seconds
+    return Extraction(title, body), watch.timing
 
 
-def extract_readability(page: Page, with_title: bool) -> tuple[Extraction, float]:
+def extract_readability(page: Page, with_title: bool) -> tuple[Extraction, Timing]:
     import lxml.html
     from readability import Document
 
-    start = time.perf_counter()
-    document = Document(page.text)
-    summary = document.summary()
-    title = document.short_title() if with_title else ""
-    seconds = time.perf_counter() - start
+    with Stopwatch() as watch:
+        document = Document(page.text)
+        summary = document.summary()
+        title = document.short_title() if with_title else ""
     body = lxml.html.fromstring(summary).text_content() if summary.strip() else ""
-    return Extraction(title, body), seconds
+    return Extraction(title, body), watch.timing
 
 
 EXTRACTORS: dict[str, Extractor] = {
@@ -222,8 +237,11 @@ class Run:
     name: str
     texts: dict[str, str] = field(default_factory=dict)
     matches: dict[str, Match] = field(default_factory=dict)
-    seconds: list[float] = field(default_factory=list)
+    timings: list[Timing] = field(default_factory=list)
     refused: int = 0
+
+    def median_ms(self, clock: str) -> float:
+        return statistics.median(getattr(t, clock) for t in self.timings) * 1000
 
 
 def run_extractors(names: list[str], pages: list[Page], with_title: bool) -> list[Run]:
@@ -232,8 +250,8 @@ def run_extractors(names: list[str], pages: list[Page], with_title: bool) -> lis
     runs = [Run(name) for name in names]
     for page in pages:
         for run in runs:
-            extraction, seconds = EXTRACTORS[run.name](page, with_title)
-            run.seconds.append(seconds)
+            extraction, timing = EXTRACTORS[run.name](page, with_title)
+            run.timings.append(timing)
             text = extraction.text(with_title)
             run.refused += extraction.refused or not TOKEN_RE.search(text)
             run.texts[page.id] = text
@@ -244,24 +262,26 @@ def run_extractors(names: list[str], pages: list[Page], with_title: bool) -> lis
 def print_table(set_name: str, runs: list[Run]) -> None:
     header = (
         f"{'set':<10} {'extractor':<12} {'precision':>9} {'recall':>7} {'F1':>6} "
-        f"{'ms median':>9} {'ms mean':>8} {'pages':>5} {'refused':>7}"
+        f"{'ms median':>9} {'ms mean':>8} {'cpu ms median':>13} {'pages':>5} {'refused':>7}"
     )
     print(header)
     print("-" * len(header))
     for run in runs:
         precision, recall, f1 = score(list(run.matches.values()))
-        ms_median = statistics.median(run.seconds) * 1000
-        ms_mean = statistics.mean(run.seconds) * 1000
+        ms_mean = statistics.mean(t.wall for t in run.timings) * 1000
         print(
             f"{set_name:<10} {run.name:<12} {precision:>9.3f} {recall:>7.3f} {f1:>6.3f} "
-            f"{ms_median:>9.1f} {ms_mean:>8.1f} {len(run.matches):>5} {run.refused:>7}"
+            f"{run.median_ms('wall'):>9.1f} {ms_mean:>8.1f} {run.median_ms('cpu'):>13.1f} "
+            f"{len(run.matches):>5} {run.refused:>7}"
         )
     by_name = {run.name: run for run in runs}
     if "ours" in by_name and "trafilatura" in by_name:
-        ratio = statistics.median(by_name["ours"].seconds) / statistics.median(
-            by_name["trafilatura"].seconds
+        ours, theirs = by_name["ours"], by_name["trafilatura"]
+        wall = ours.median_ms("wall") / theirs.median_ms("wall")
+        cpu = ours.median_ms("cpu") / theirs.median_ms("cpu")
+        print(
+            f"{set_name:<10} median per page, ours / trafilatura: {wall:.2f}x wall, {cpu:.2f}x CPU"
         )
-        print(f"{set_name:<10} median ms/page, ours / trafilatura: {ratio:.2f}x")
 
 
 def print_worst(run: Run, pages: list[Page], n: int) -> None:

@@ -64,7 +64,7 @@ from listen.extract.sections import (
 from listen.extract.settings import THRESHOLDS, Thresholds
 from listen.extract.site_rules import apply_drop_rules, pinned_element
 from listen.extract.tables import table_sentences
-from listen.extract.text import Element, within
+from listen.extract.text import Element, tokens_memo, within
 
 
 def extract(
@@ -77,6 +77,11 @@ def extract(
     extraction fills in wherever a rule matches nothing."""
     rules = rules or ExtractRules()
     root = parse_html(data)
+    with tokens_memo():
+        return _extract(root, source, rules)
+
+
+def _extract(root: Element, source: str, rules: ExtractRules) -> Article:
     head = read_head(root)
     meta = read_metadata(root, head, pinned_element(root, rules.headline))
     hints = read_page_hints(head)

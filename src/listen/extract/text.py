@@ -9,6 +9,9 @@ inline pieces join as written ("<b>I</b>DF" is "IDF").
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 
 from lxml import etree
@@ -128,14 +131,40 @@ _TAXONOMY_TOKEN = re.compile(r"^(?:category|tag)-")
 _WORD_SPLIT = re.compile(r"[-_:]+")
 
 
+# Rules ask for the same element's tokens many times (thousands of times a page); one page's
+# answers are kept while it is extracted. Extraction never changes a class, an id or a tag, so
+# they cannot go stale.
+_MEMO: ContextVar[dict[Element, tuple[str, ...]] | None] = ContextVar("tokens_memo", default=None)
+
+
+@contextmanager
+def tokens_memo() -> Iterator[None]:
+    """Remember each element's tokens within the block (one page's extraction)."""
+    reset = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(reset)
+
+
 def tokens(el: Element) -> tuple[str, ...]:
     """The element's class names and id, lower-cased, camelCase split ("PromoSmall-title" ->
     "promo-small-title"; generated hash classes left out), and a custom element's tag name
     ("ps-promo")."""
+    memo = _MEMO.get()
+    if memo is None:
+        return _element_tokens(el)
+    known = memo.get(el)
+    if known is None:
+        known = memo[el] = _element_tokens(el)
+    return known
+
+
+def _element_tokens(el: Element) -> tuple[str, ...]:
     tag = el.tag if isinstance(el.tag, str) and "-" in el.tag else None
     class_attr, id_attr = el.get("class"), el.get("id")
     if class_attr is None and id_attr is None and tag is None:
-        return ()  # most elements: skip the cache lookup
+        return ()
     return _tokens(class_attr, id_attr, tag)
 
 
