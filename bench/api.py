@@ -154,6 +154,7 @@ def main() -> None:
 
             rows = []
             job = None
+            load_before = os.getloadavg()[0]
             for voice in voices:
                 slug = f"seed-{voice}"
                 body = json.dumps({"html": html, "url": url, "voice": voice, "slug": slug})
@@ -167,16 +168,20 @@ def main() -> None:
                 manifest = json.loads((folder / "public" / "episodes" / f"{slug}.json")
                                       .read_text(encoding="utf-8"))  # fmt: skip
                 audio_seconds = manifest["duration_ms"] / 1000
+                # the baseline: its own config naming its own empty cache (the API's config
+                # names the API's cache, warm by now, and a config's cache wins over the env)
+                cli_folder = folder / f"cli-{voice}"
+                cli_folder.mkdir()
+                cli_config = write_config(cli_folder, cli_folder / "cache", receiver.url)
                 cli_started = time.perf_counter()
                 subprocess.run([sys.executable, "-m", "listen", "render", str(SEED), "--config",
-                                str(config), "--out", str(folder / f"cli-{voice}"), "--voice",
-                                voice, "--quiet"], check=True,
-                               env={**os.environ, "LISTEN_CACHE_DIR": str(folder / voice)})
+                                str(cli_config), "--out", str(cli_folder / "public"), "--voice",
+                                voice, "--quiet"], check=True)  # fmt: skip
                 cli_seconds = time.perf_counter() - cli_started
                 rows.append((voice, audio_seconds, api_seconds, cli_seconds))
 
             print(f"POST -> episode.published, seed sample, cold take cache ({os.cpu_count()} "
-                  "cores; load average before: {:.1f})".format(os.getloadavg()[0]))
+                  f"cores; load average before: {load_before:.1f})")
             print(f"{'voice':<14} {'audio s':>8} {'api s':>8} {'x real time':>12} "
                   f"{'listen render s':>16} {'api / render':>13}")
             for voice, audio_seconds, api_seconds, cli_seconds in rows:
@@ -185,8 +190,9 @@ def main() -> None:
                       f"{api_seconds / cli_seconds:12.2f}x")
 
             if job is not None:
+                load = os.getloadavg()[0]
                 print(f"\nGET /v1/jobs/{{id}} of a finished job, {args.seconds:g} s each, "
-                      "keep-alive (load average now: {:.1f})".format(os.getloadavg()[0]))
+                      f"keep-alive (load average now: {load:.1f})")
                 token = {"Authorization": f"Bearer {TOKEN}"}
                 for name, measure in (("wrk -t2 -c16", wrk_rps), ("python, 8 threads",
                                                                   python_rps)):  # fmt: skip
