@@ -33,8 +33,8 @@ def bar(done: int, total: int, width: int = 30) -> str:
 class ProgressBar:
     """A one-line bar on a terminal; silent in pipes, in CI and with --quiet."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self, enabled: bool, unit: str = "takes") -> None:
+        self.enabled, self.unit = enabled, unit
         self._last: tuple[str, int] | None = None
 
     def __call__(self, page: str, done: int, total: int) -> None:
@@ -42,7 +42,7 @@ class ProgressBar:
             return
         self._last = (page, done)
         name = Path(page).name[:30]
-        sys.stderr.write(f"\r{name:<30} {bar(done, total)} {done}/{total} takes")
+        sys.stderr.write(f"\r{name:<30} {bar(done, total)} {done}/{total} {self.unit}")
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -67,7 +67,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     config = _config(args)
     pages = expand_pages(args.pages)
     if args.queue:
+        if args.check:
+            raise ListenError("--check does not go with --queue (workers check with "
+                              "[check] after_render = true)")  # fmt: skip
         return _render_queued(args, config, pages)
+    if args.check:
+        from listen.check import require_recognizer
+
+        require_recognizer()  # before any work: the extra is missing, say so now
     if args.wait:
         raise ListenError("--wait goes with --queue")
     from listen.pipeline import render
@@ -94,7 +101,77 @@ def cmd_render(args: argparse.Namespace) -> int:
             print(f"Player snippet:\n{embed_snippet(m, config.show)}")
         if not args.no_feed:
             print(Path(args.out) / "feed.xml")
+    if args.check:
+        from listen.check import check_rendered
+
+        reports = check_rendered(results, config.check.threshold,
+                                 ProgressBar(_show_progress(args), "sentences heard"))  # fmt: skip
+        for report in reports:
+            print(check_summary(report, Path(args.out)))
     return 0
+
+
+def check_summary(report, out: Path) -> str:  # type: ignore[no-untyped-def]
+    """One line per checked episode: its WER and how many sentences are suspect."""
+    if report.skipped:
+        return f"check {report.episode}: skipped: {report.skipped}"
+    suspects = len(report.suspects)
+    line = (f"check {report.episode}: WER {report.wer:.1%}, "
+            f"{plural(suspects, 'suspect sentence')} of {len(report.sentences)}")  # fmt: skip
+    if suspects:
+        line += f" (listen check {report.episode} --out {out})"
+    return line
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from listen.check import check, over_limit, suggestions
+
+    config = _config(args)
+    threshold = config.check.threshold if args.threshold is None else args.threshold
+    progress = _show_progress(args)
+    reports = check(args.episodes, Path(args.out), config, threshold=threshold,
+                    progress=ProgressBar(progress, "sentences heard"), voice=args.voice,
+                    render_progress=ProgressBar(progress))  # fmt: skip
+    if args.json:
+        for report in reports:
+            print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        for report in reports:
+            print_check_report(report, Path(args.out))
+        advice = suggestions(reports, args.voice, Path(args.config) if args.config else None)
+        if advice:
+            print("\nSuggested lexicon entries to try (words suspect in more than one sentence):")
+            for item in advice:
+                where = plural(item.sentences, "sentence")
+                if item.episodes > 1:
+                    where += f" in {item.episodes} episodes"
+                heard = ", ".join(f'"{h}"' for h in item.heard)
+                print(f"  {item.entry}    # {where}; heard {heard or 'nothing'}")
+                print(f"    audition: {item.audition}")
+    failed = over_limit(reports, args.fail_on)
+    for report in failed:
+        suspects = plural(len(report.suspects), "suspect sentence")
+        print(f"listen check: {report.episode} has {suspects}, more than --fail-on "
+              f"{args.fail_on}", file=sys.stderr)  # fmt: skip
+    return 1 if failed else 0
+
+
+def print_check_report(report, out: Path) -> None:  # type: ignore[no-untyped-def]
+    print(check_summary(report, out).replace(f" (listen check {report.episode} --out {out})", ""))
+    if report.skipped:
+        return
+    rule = (f"more than {report.threshold:.0%} of its words" if report.threshold
+            else "a word")  # fmt: skip
+    print(f"  {report.words} words in {format_duration(report.duration_ms)} of audio, voice "
+          f"{', '.join(report.voices) or report.voice}, heard in {report.seconds:.0f} s "
+          f"({report.speed:.1f}x real time); suspect: {rule} heard differently")  # fmt: skip
+    for sentence in report.suspects:
+        print(f"  {format_duration(sentence.start_ms)}  #{sentence.index + 1}  WER "
+              f"{sentence.wer:.0%}  {sentence.text}")  # fmt: skip
+        print(f"        heard: {sentence.heard or '(nothing)'}")
+        differs = "; ".join(f"{d.expected or '(nothing)'} -> {d.heard or '(nothing)'}"
+                            for d in sentence.differences)  # fmt: skip
+        print(f"        differs: {differs}")
 
 
 def _render_queued(args: argparse.Namespace, config: SiteConfig, pages: list) -> int:
@@ -358,6 +435,17 @@ def number(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def share(text: str) -> float:
+    """An argparse type: a share from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {text}")
+    return value
+
+
 def cors_origin(text: str) -> str:
     if text in ("*", "none") or re.fullmatch(r"https?://[^/\s]+", text):
         return text
@@ -403,7 +491,29 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--wait", action="store_true", help="with --queue: show progress until the batch is done"
     )
+    render.add_argument("--check", action="store_true",
+                        help="hear each episode after rendering it (listen check) and print "
+                        "its summary line")  # fmt: skip
     render.set_defaults(func=cmd_render)
+
+    check = with_config(sub.add_parser("check", help="hear episodes with an offline recognizer "
+                                       "and report misreadings"))  # fmt: skip
+    check.add_argument(
+        "episodes", nargs="+", metavar="EPISODE",
+        help="a published episode's slug (in --out) or manifest (.json), or an article page "
+        "(rendered first, as listen render would)",
+    )  # fmt: skip
+    check.add_argument("--out", default="public", metavar="DIR", help="output folder")
+    check.add_argument("--json", action="store_true", help="one JSON object per episode: "
+                       "its WER and suspect sentences")  # fmt: skip
+    check.add_argument("--threshold", type=share, metavar="X",
+                       help="a sentence is suspect when more than this share of its words "
+                       "differ (default: [check] threshold, else 0: any word)")  # fmt: skip
+    check.add_argument("--fail-on", type=number(0), metavar="N",
+                       help="exit 1 when an episode has more than N suspect sentences")  # fmt: skip
+    check.add_argument("--voice", help="the voice for pages rendered first")
+    check.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    check.set_defaults(func=cmd_check)
 
     extract = with_config(sub.add_parser("extract", help="print what would be narrated"))
     extract.add_argument("page", metavar="PAGE")

@@ -148,6 +148,17 @@ class QueueConfig:
 
 
 @dataclass(frozen=True)
+class CheckConfig:
+    """Hearing episodes with an offline recognizer (`[check]`); see listen.check."""
+
+    #: Queue workers check each episode they render; `listen status` shows the suspects.
+    after_render: bool = False
+    #: A sentence is suspect when more than this share of its words differ from what was heard
+    #: (0: any word that sounds different).
+    threshold: float = 0.0
+
+
+@dataclass(frozen=True)
 class FetchConfig:
     """Fetching pages by URL (`[fetch]`)."""
 
@@ -187,6 +198,7 @@ class SiteConfig:
     queue: QueueConfig = field(default_factory=QueueConfig)
     state: StateConfig = field(default_factory=StateConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
+    check: CheckConfig = field(default_factory=CheckConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     voice_dirs: tuple[Path, ...] = ()
     #: `[voices] by_language`: (language tag, preset name) pairs: the voice for pages in it.
@@ -271,6 +283,13 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
     fetch_table = _known(FetchConfig, data.get("fetch", {}), "[fetch]")
     if not isinstance(fetch_table.get("allow_private_addresses", False), bool):
         raise ListenError("[fetch] allow_private_addresses must be true or false")
+    check_table = _known(CheckConfig, data.get("check", {}), "[check]")
+    if not isinstance(check_table.get("after_render", False), bool):
+        raise ListenError("[check] after_render must be true or false")
+    threshold = check_table.get("threshold", CheckConfig.threshold)
+    number = isinstance(threshold, int | float) and not isinstance(threshold, bool)
+    if not number or not 0 <= threshold <= 1:
+        raise ListenError("[check] threshold must be a share of words, from 0 to 1")
     api_table = _api_table(data.get("api", {}), base_dir)
     voices_table = data.get("voices", {})
     unknown = sorted(set(voices_table) - {"dirs", "by_language"})
@@ -293,6 +312,7 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
             queue=QueueConfig(**queue_table),
             state=StateConfig(**state_table),
             fetch=FetchConfig(**fetch_table),
+            check=CheckConfig(**check_table),
             api=ApiConfig(**api_table),
             voice_dirs=voice_dirs,
             voice_by_language=tuple((k.lower(), v) for k, v in by_language.items()),
