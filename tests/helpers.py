@@ -195,6 +195,19 @@ ARTICLE_PAGE = """<!doctype html>
 """
 
 
+#: An article body where "river" is said twice (a lexicon can read it as another word).
+RIVER_BODY = """<p>The river rose by 23 feet overnight.</p>
+<p>Farmers along the river moved their cattle to higher ground before dawn.</p>
+<p>The mayor said the town was ready for the flood.</p>
+<p>Schools will open as usual on Monday morning.</p>"""
+
+
+def said_banana(sentence: dict) -> bool:
+    """Whether "river" is among the words expected and "banana" among those heard instead."""
+    return any("river" in w["expected"].split() and "banana" in w["heard"].split()
+               for w in sentence["words"])  # fmt: skip
+
+
 def write_articles(folder: Path, count: int, sentences_per_section: int = 4,
                    sections: int = 2) -> list[Path]:  # fmt: skip
     """`count` distinct article pages made of the samples' real sentences: a lead and

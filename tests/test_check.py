@@ -11,7 +11,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from helpers import ARTICLE_PAGE, CONFIG, Rendered, run_listen, write_manifest
+from helpers import (
+    ARTICLE_PAGE,
+    CONFIG,
+    RIVER_BODY,
+    Rendered,
+    run_listen,
+    said_banana,
+    write_manifest,
+)
 
 from listen.asr import spoken_words
 from listen.check import (
@@ -26,11 +34,6 @@ from listen.check import (
 )
 
 SENTENCE_KEYS = {"index", "start_ms", "end_ms", "text", "spoken", "heard", "wer", "words"}
-
-RIVER_BODY = """<p>The river rose by 23 feet overnight.</p>
-<p>Farmers along the river moved their cattle to higher ground before dawn.</p>
-<p>The mayor said the town was ready for the flood.</p>
-<p>Schools will open as usual on Monday morning.</p>"""
 
 
 def differences(said: str, heard: str) -> tuple[int, tuple[WordDiff, ...]]:
@@ -193,7 +196,7 @@ def test_a_lexicon_that_says_another_word_is_caught(tmp_path: Path) -> None:
     river = [s for text, s in suspects.items() if "river" in text]
     assert len(river) == 2, report
     for sentence in river:
-        assert {"expected": "river", "heard": "banana"} in sentence["words"], sentence
+        assert said_banana(sentence), sentence
         assert set(sentence) == SENTENCE_KEYS
     assert all("river" in text for text in suspects), report  # the rest is heard as written
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import feedparser
 import pytest
 from helpers import (
+    ARTICLE_PAGE,
+    RIVER_BODY,
     SAMPLES,
     PageServer,
     Worker,
@@ -26,6 +28,7 @@ from helpers import (
     ffprobe,
     free_port,
     run_listen,
+    said_banana,
     start_redis,
     write_articles,
 )
@@ -390,3 +393,40 @@ def test_queue_errors_are_one_line_and_enqueue_nothing(
                         env={"LISTEN_BROKER_URL": "amqp://localhost"}), "redis://")  # fmt: skip
     assert "no batches" in run_listen("status", "--config", config).stdout
     assert not (tmp_path / "public").exists()
+
+
+def test_workers_check_each_episode_after_rendering_it_and_status_shows_the_suspects(
+    tmp_path: Path, broker: str, start_workers
+) -> None:  # type: ignore[no-untyped-def]
+    """`[check] after_render`: the worker hears the episode it rendered (listen check), and
+    `listen status` shows its suspect sentences: here the article's lexicon reads "river" as
+    "banana" in two of them."""
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    page = pages / "flood.html"
+    page.write_text(ARTICLE_PAGE.format(title="Flood warning for the valley", slug="flood",
+                                        day=2, hour=9, author="A. Reporter", body=RIVER_BODY),
+                    encoding="utf-8")  # fmt: skip
+    (pages / "flood.lexicon.toml").write_text('river = "banana"\n', encoding="utf-8")
+    config = site_config(tmp_path / "site", tmp_path / "cache")
+    with config.open("a", encoding="utf-8") as settings:
+        settings.write("[check]\nafter_render = true\n")
+    out = tmp_path / "public"
+    start_workers(config, "w1")
+    done = run_listen("render", "--queue", "--wait", "--config", config, "--out", out, page)
+    batch = batch_id(done.stdout)
+
+    record = status_json(config, batch)
+    [job] = record["jobs"]
+    assert job["state"] == "done" and job["slug"] == "flood" and job["check"] == "checked"
+    assert job["suspects"] >= 2 and record["suspects"] == job["suspects"], record
+    assert 0 < job["wer"] < 1
+    text = run_listen("status", "--config", config, "--batch", batch).stdout
+    assert f"check: {job['suspects']} suspect sentences in 1 of 1 episode heard" in text, text
+    assert f"suspect  {page}: {job['suspects']} sentences (listen check flood --out " in text
+    # The same episode, checked on the command line, has the same suspects.
+    report = json.loads(run_listen("check", "flood", "--out", out, "--json").stdout)
+    assert len(report["sentences"]) == job["suspects"]
+    river = [s for s in report["sentences"] if "river" in s["text"]]
+    assert all(said_banana(s) for s in river), river
+    assert len(river) == 2

@@ -278,13 +278,27 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{c['queued']} queued, {c['retrying']} retrying, {c['failed']} failed; "
             f"feed: {finish}"
         )
+        checked = batch.checked
+        if checked:
+            suspects = sum(j.suspects or 0 for j in checked)
+            print(f"  check: {plural(suspects, 'suspect sentence')} in "
+                  f"{len([j for j in checked if j.suspects])} of {plural(len(checked), 'episode')}"
+                  " heard")  # fmt: skip
+        unheard = [j for j in batch.jobs if j.state == "done" and j.check and j.suspects is None]
+        for job in unheard[: None if args.batch else 5]:
+            print(f"  unheard  {job.page}: {job.check}")
         shown = [j for j in batch.jobs if j.state in ("running", "retrying", "failed")]
+        shown += [j for j in checked if j.suspects]
         limit = None if args.batch else 20
         for job in shown[:limit]:
             where = f" on {job.worker}" if job.state == "running" and job.worker else ""
             if where and job.worker not in workers:  # its worker died: Redis will hand it on
                 where += " (offline: the job goes to another worker after the timeout)"
             detail = job.detail if job.state != "running" else job.page
+            if job.state == "done":  # heard, with suspect sentences
+                print(f"  suspect  {job.page}: {plural(job.suspects or 0, 'sentence')} (listen "
+                      f"check {job.slug} --out {batch.out})")  # fmt: skip
+                continue
             print(f"  {job.state:<8} {detail}{where}")
         if limit is not None and len(shown) > limit:
             print(f"  ... and {len(shown) - limit} more (listen status --batch {batch.id})")

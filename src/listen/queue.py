@@ -258,7 +258,7 @@ def _render(job: PageJob, config: SiteConfig) -> dict[str, Any]:
     # Pages on the queue come from others (a sitemap, the API): only public addresses.
     [result] = render([page], destination, config, voice=job.voice, fmt=job.format, feed=False,
                       jobs=1, prune_cache=False, public_only=True)  # fmt: skip
-    return {
+    done = {
         "unchanged": result.unchanged,
         "page": job.page,
         "slug": result.manifest.slug,
@@ -267,6 +267,24 @@ def _render(job: PageJob, config: SiteConfig) -> dict[str, Any]:
         "synthesized": result.synthesized,
         "cached": result.cached,
     }
+    if config.check.after_render:
+        done.update(_check(result, config))
+    return done
+
+
+def _check(result: Any, config: SiteConfig) -> dict[str, Any]:
+    """`[check] after_render`: the episode heard (listen.check); its suspect sentences count.
+    The episode is published either way: a check that cannot run is reported, not a failure."""
+    from listen.check import check_rendered
+
+    try:
+        [report] = check_rendered([result], config.check.threshold)
+    except ListenError as exc:
+        return {"suspects": None, "check": f"not checked: {exc}"}
+    if report.skipped:
+        return {"suspects": None, "check": f"skipped: {report.skipped}"}
+    return {"suspects": len(report.suspects), "wer": round(report.wer or 0.0, 4),
+            "check": "checked"}  # fmt: skip
 
 
 _FINISH_SCRIPT = """
@@ -470,6 +488,12 @@ class JobStatus:
     state: str  # queued, retrying, running, done, failed
     detail: str = ""  # the failure (or retry) reason, the audio file, or the worker
     worker: str = ""
+    #: With `[check] after_render`: the episode, its suspect sentences (None: not checked, and
+    #: `check` says why) and its word error rate.
+    slug: str = ""
+    suspects: int | None = None
+    wer: float | None = None
+    check: str = ""
 
 
 @dataclass(frozen=True)
@@ -497,12 +521,20 @@ class BatchStatus:
     def failed(self) -> list[JobStatus]:
         return [j for j in self.jobs if j.state == "failed"]
 
+    @property
+    def checked(self) -> list[JobStatus]:
+        """The done jobs whose episode was heard (`[check] after_render`)."""
+        return [j for j in self.jobs if j.suspects is not None]
+
     def to_json(self) -> dict[str, Any]:
         return {"batch": self.id, "created": self.created, "out": self.out,
                 "counts": self.counts, "finish": self.finish, "finish_detail": self.finish_detail,
                 "complete": self.complete,
+                "suspects": sum(j.suspects for j in self.checked) if self.checked else None,
                 "jobs": [{"id": j.id, "page": j.page, "state": j.state, "detail": j.detail,
-                          "worker": j.worker} for j in self.jobs]}  # fmt: skip
+                          "worker": j.worker, "slug": j.slug or None, "suspects": j.suspects,
+                          "wer": j.wer, "check": j.check or None}
+                         for j in self.jobs]}  # fmt: skip
 
 
 def _job_status(task_id: str, page: str, meta: dict[str, Any] | None) -> JobStatus:
@@ -517,6 +549,10 @@ def _job_status(task_id: str, page: str, meta: dict[str, Any] | None) -> JobStat
         worker = str(result.get("hostname") or worker)
     elif state == "done" and isinstance(result, dict):
         detail = str(result.get("audio", ""))
+        suspects = result.get("suspects")
+        return JobStatus(task_id, page, state, detail, worker, str(result.get("slug") or ""),
+                         suspects if isinstance(suspects, int) else None, result.get("wer"),
+                         str(result.get("check") or ""))  # fmt: skip
     return JobStatus(task_id, page, state, detail, worker)
 
 
