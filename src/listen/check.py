@@ -46,14 +46,11 @@ DEFAULT_THRESHOLD = CheckConfig().threshold
 #: The languages the recognizer hears (tiny.en: English only).
 COVERED_LANGUAGES = ("en",)
 #: Words too common to be worth a lexicon entry: a difference there is the recognizer's.
-_FUNCTION_WORDS = frozenset(
-    re.findall(
-        r"\w+",
-        """
-    a an and are as at be but by for from has have he her his in is it its of on or she that the
-    their they this to was were which with""",
-    )
-)
+_FUNCTION_WORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "he",
+    "her", "his", "in", "is", "it", "its", "of", "on", "or", "she", "that", "the", "their",
+    "they", "this", "to", "was", "were", "which", "with",
+))  # fmt: skip
 #: A syllable-sized piece of a word: consonants, vowels, and the consonant that closes it.
 _SYLLABLE = re.compile(r"[^aeiouy]*[aeiouy]+(?:[^aeiouy]+$|[^aeiouy](?=[^aeiouy]))?")
 
@@ -472,27 +469,28 @@ def suggestions(reports: Sequence[EpisodeCheck], voice: str | None = None,
             seen: set[str] = set()
             for diff in sentence.differences:
                 for word in diff.expected.split():
-                    if word in _FUNCTION_WORDS or word in seen:
+                    if word in _FUNCTION_WORDS:
                         continue
                     original = _written_form(word, diff.expected, tokens)
-                    if original is None:
+                    key = original.lower() if original else None
+                    if key is None or key in seen:  # "al" and "qassam" are one Al-Qassam
                         continue
-                    seen.add(word)
-                    written.setdefault(word, original)
-                    sentences_of[word].append((report, sentence))
-                    heard_as[word][diff.heard] += 1
+                    seen.add(key)
+                    written.setdefault(key, original)  # type: ignore[arg-type]
+                    sentences_of[key].append((report, sentence))
+                    heard_as[key][diff.heard] += 1
     found = []
-    for word, where in sentences_of.items():
+    for key, where in sentences_of.items():
         if len(where) < 2:
             continue
-        original = written[word]
+        original = written[key]
         episodes = len({id(report) for report, _ in where})
         say_voice = voice or where[0][1].voice or where[0][0].voice
         command = ["listen", "say", where[0][1].text, "--voice", say_voice]
         if config_file:
             command += ["--config", str(config_file)]
         found.append(Suggestion(
-            word=original, heard=tuple(h for h, _ in heard_as[word].most_common(3) if h),
+            word=original, heard=tuple(h for h, _ in heard_as[key].most_common(3) if h),
             sentences=len(where), episodes=episodes,
             entry=f"{_toml_key(original)} = \"{respelling(original)}\"",
             audition=shlex.join(command),
@@ -514,7 +512,7 @@ def _written_form(word: str, run: str, tokens: dict[str, str]) -> str | None:
 
 def respelling(word: str) -> str:
     """A first respelling to try: an acronym's letters one by one ("IDF" -> "I D F"), else the
-    word in syllable-sized pieces ("Amirabdollahian" -> "a mir ab dol la hi an")."""
+    word in syllable-sized pieces ("Sinwar" -> "sin war"), for the editor to correct by ear."""
     letters = re.sub(r"[^\w]", "", word)
     if letters.isupper() and len(letters) <= 6:
         return " ".join(letters)
