@@ -51,6 +51,9 @@ _FUNCTION_WORDS = frozenset((
     "her", "his", "in", "is", "it", "its", "of", "on", "or", "she", "that", "the", "their",
     "they", "this", "to", "was", "were", "which", "with",
 ))  # fmt: skip
+#: Suggestions come from runs of at most this many words that differ (a name, a compound):
+#: a longer run is a garbled stretch, and says nothing about any one word in it.
+_MAX_SUGGESTED_RUN = 3
 #: A syllable-sized piece of a word: consonants, vowels, and the consonant that closes it.
 _SYLLABLE = re.compile(r"[^aeiouy]*[aeiouy]+(?:[^aeiouy]+$|[^aeiouy](?=[^aeiouy]))?")
 
@@ -468,11 +471,13 @@ def suggestions(reports: Sequence[EpisodeCheck], voice: str | None = None,
             tokens = {t.lower(): t for t in re.findall(r"[^\W_][\w'’-]*", sentence.text)}
             seen: set[str] = set()
             for diff in sentence.differences:
+                if len(diff.expected.split()) > _MAX_SUGGESTED_RUN:  # a garbled stretch
+                    continue
                 for word in diff.expected.split():
                     if word in _FUNCTION_WORDS:
                         continue
                     original = _written_form(word, diff.expected, tokens)
-                    key = original.lower() if original else None
+                    key = re.sub(r"[-‐‑–]", "-", original.lower()) if original else None
                     if key is None or key in seen:  # "al" and "qassam" are one Al-Qassam
                         continue
                     seen.add(key)
@@ -481,9 +486,9 @@ def suggestions(reports: Sequence[EpisodeCheck], voice: str | None = None,
                     heard_as[key][diff.heard] += 1
     found = []
     for key, where in sentences_of.items():
-        if len(where) < 2:
-            continue
         original = written[key]
+        if len(where) < 2 or respelling(original) == original.lower():
+            continue
         episodes = len({id(report) for report, _ in where})
         say_voice = voice or where[0][1].voice or where[0][0].voice
         command = ["listen", "say", where[0][1].text, "--voice", say_voice]
@@ -518,7 +523,10 @@ def respelling(word: str) -> str:
         return " ".join(letters)
     pieces = []
     for part in re.split(r"[-‐‑–\s]+", word.lower()):
-        pieces += _SYLLABLE.findall(part) or [part]
+        found = _SYLLABLE.findall(part) or [part]
+        if len(found) > 1 and re.fullmatch(r"[^aeiouy]+e", found[-1]):  # a silent e: "fire"
+            found[-2:] = [found[-2] + found[-1]]
+        pieces += found
     return " ".join(p for p in pieces if p)
 
 
