@@ -354,3 +354,60 @@ def assert_nothing_private(out: Path, *private: Path | str) -> None:
         data = path.read_bytes()
         leaked = [text for text, needle in needles if needle in data]
         assert not leaked, f"{path.relative_to(out)} carries {leaked[0]!r}"
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/PID/stat after the command name (state, ppid, ...), None if there is no such
+    process or it is a zombie (dead, waiting to be reaped: it holds nothing)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in ("Z", "X") else fields
+
+
+class ProcessTree:
+    """Every process ever seen below `root` (its children, theirs...), each known by its pid
+    and start time so that a reused pid is never taken for it. `scan()` while the tree runs;
+    `alive()` afterwards: which of them still run, wherever they were reparented to."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.seen: dict[int, str] = {}
+
+    def scan(self) -> int:
+        """Look once; return how many processes below the root run now."""
+        parents: dict[int, list[int]] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            fields = _stat_fields(int(stat.parent.name))
+            if fields:
+                parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        below, todo = [], [self.root]
+        while todo:
+            for child in parents.get(todo.pop(), []):
+                below.append(child)
+                todo.append(child)
+        for pid in below:
+            if (fields := _stat_fields(pid)) is not None:
+                self.seen.setdefault(pid, fields[19])  # field 22 of stat: the start time
+        return len(below)
+
+    def alive(self) -> list[int]:
+        return [pid for pid, start in self.seen.items()
+                if (fields := _stat_fields(pid)) is not None and fields[19] == start]  # fmt: skip
+
+    def wait_until_gone(self, timeout: float = 60) -> None:
+        """Only a hang fails this: no time is asserted (the deadline is far beyond any)."""
+        deadline = time.monotonic() + timeout
+        while left := self.alive():
+            assert time.monotonic() < deadline, f"processes left running: {left}"
+            time.sleep(0.05)
+
+
+def catches_sigterm(pid: int) -> bool:
+    """Whether the process has installed its SIGTERM handler yet (/proc/PID/status SigCgt)."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    return False

@@ -23,6 +23,7 @@ from helpers import (
     RIVER_BODY,
     SAMPLES,
     PageServer,
+    ProcessTree,
     Worker,
     assert_nothing_private,
     ffprobe,
@@ -430,3 +431,40 @@ def test_workers_check_each_episode_after_rendering_it_and_status_shows_the_susp
     river = [s for s in report["sentences"] if "river" in s["text"]]
     assert all(said_banana(s) for s in river), river
     assert len(river) == 2
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_stopped_worker_leaves_no_process_behind(
+    tmp_path: Path, broker: str, how: signal.Signals
+) -> None:
+    """`listen worker` stopped mid-job, by its service manager (SIGTERM: Celery's warm
+    shutdown, the job finishes first) or by SIGKILL (nothing runs in it): its pool
+    processes, and whatever they started, end with it (SIGKILLed, they used to wait for jobs
+    forever, holding their voices)."""
+    from listen import queue
+    from listen.config import load_config
+
+    pages = write_articles(tmp_path / "pages", 1, sentences_per_section=30)
+    config = site_config(tmp_path / "site", tmp_path / "cold-cache")
+    worker = Worker("stopped", config, tmp_path / "worker.log", concurrency=2)
+    try:
+        worker.wait_ready()
+        tree = ProcessTree(worker.process.pid)
+        done = run_listen("render", "--queue", "--config", config, "--out", tmp_path / "public",
+                          *pages)  # fmt: skip
+        client = queue.connect(load_config(config))
+        batch = batch_id(done.stdout)
+        deadline = time.monotonic() + 120  # only a hang fails this: no time is asserted
+        while not any(j.state == "running" for j in queue.batch_status(client, batch).jobs):
+            tree.scan()
+            assert time.monotonic() < deadline, worker.log.read_text(errors="replace")
+            time.sleep(0.02)
+        assert tree.scan() >= 2  # the pool's processes
+        os.kill(worker.process.pid, how)  # the worker alone, not its process group
+        worker.process.wait(120)
+        tree.wait_until_gone()
+        if how == signal.SIGTERM:  # the running job was finished, not cut short
+            assert queue.batch_status(client, batch).jobs[0].state == "done"
+    finally:
+        worker.kill()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
@@ -13,11 +12,20 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from helpers import CONFIG, SAMPLES, SEED, free_port, run_listen
+from helpers import (
+    CONFIG,
+    SAMPLES,
+    SEED,
+    ProcessTree,
+    catches_sigterm,
+    free_port,
+    run_listen,
+)
 from lxml import etree
 
 from listen.errors import ListenError, TransientError
@@ -74,41 +82,70 @@ def test_killed_renders_never_leave_a_broken_episode(tmp_path: Path) -> None:
     assert_consistent(out)
 
 
-def children_of(pid: int) -> list[int]:
-    """The live processes whose parent is `pid` (from /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(stat.parent.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+def stop_while_busy(
+    command: list[str], env: dict[str, str], how: signal.Signals, busy: Callable[[int], bool]
+) -> tuple[subprocess.Popen, ProcessTree]:
+    """Start `command`, send it `how` once its SIGTERM handler is in and it is `busy` (given
+    how many processes run below it); the process and every process seen below it."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)  # fmt: skip
+    tree = ProcessTree(process.pid)
+    deadline = time.monotonic() + 120  # only a hang fails this: no time is asserted
+    while not busy(tree.scan()) or not catches_sigterm(process.pid):
+        assert process.poll() is None, process.communicate()[1]
+        assert time.monotonic() < deadline, "the command never got busy"
+        time.sleep(0.02)
+    process.send_signal(how)
+    return process, tree
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_a_killed_render_leaves_no_process_behind(tmp_path: Path) -> None:
-    """What a render starts ends with it, however it ends: SIGKILL runs no cleanup, so its
-    synthesis workers must notice on their own (they used to wait for work forever)."""
+@pytest.mark.parametrize(("how", "busy"), [(signal.SIGTERM, 2), (signal.SIGKILL, 2),
+                                           (signal.SIGKILL, 1)],
+                         ids=["SIGTERM", "SIGKILL", "SIGKILL-while-the-pool-starts"])  # fmt: skip
+def test_a_stopped_render_leaves_no_process_behind(
+    tmp_path: Path, how: signal.Signals, busy: int
+) -> None:
+    """What a render starts ends with it, however it ends. SIGKILL runs no cleanup, so its
+    synthesis workers must notice on their own (they used to wait for work forever), even
+    those still starting up; SIGTERM stops it as Ctrl-C does: status 143, nothing
+    half-written, its workers stopped."""
+    out = tmp_path / "public"
     env = {**os.environ, "LISTEN_CACHE_DIR": str(tmp_path / "cache")}  # cold: a pool starts
     command = [sys.executable, "-m", "listen", "render", str(SEED), str(SAMPLES / "blog-post.html"),
-               "--out", str(tmp_path / "public"), "--voice", "espeak-en-us", "--quiet"]  # fmt: skip
-    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120  # only a hang fails this: no time is asserted
-    while len(started := children_of(process.pid)) < 2:  # the pool's workers (and its tracker)
-        assert process.poll() is None and time.monotonic() < deadline, "no synthesis pool seen"
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    while left := [pid for pid in started if alive(pid)]:
-        assert time.monotonic() < deadline, f"a killed render left processes running: {left}"
-        time.sleep(0.1)
+               "--out", str(out), "--voice", "espeak-en-us", "--quiet"]  # fmt: skip
+    process, tree = stop_while_busy(command, env, how, lambda below: below >= busy)
+    stderr = process.communicate()[1].decode()
+    if how == signal.SIGTERM:
+        assert process.returncode == 143 and stderr.strip() == "error: terminated", stderr
+        assert not [p for p in out.rglob("*") if p.is_file() and p.name.endswith(".tmp")]
+        assert_whole(out)
+    else:
+        assert process.returncode == -signal.SIGKILL
+    assert len(tree.seen) >= busy
+    tree.wait_until_gone()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_stopped_say_leaves_nothing_behind(tmp_path: Path, how: signal.Signals) -> None:
+    """`listen say` stopped while it speaks: no process of its own left, no WAV (whole or
+    half) and no temporary file beside where it would have been."""
+    wav = tmp_path / "say" / "take.wav"
+    wav.parent.mkdir()
+    text = " ".join(f"Sentence number {n} of a long audition, read slowly." for n in range(400))
+    env = {**os.environ, "LISTEN_CACHE_DIR": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "listen", "say", text, "--voice", "espeak-en-us",
+               "--out", str(wav)]  # fmt: skip
+    cache = tmp_path / "cache"
+    process, tree = stop_while_busy(command, env, how, lambda _: any(cache.rglob("*.wav")))
+    stderr = process.communicate()[1].decode()
+    if how == signal.SIGTERM:
+        assert process.returncode == 143 and stderr.strip() == "error: terminated", stderr
+        assert not list(wav.parent.iterdir())
+    else:
+        assert process.returncode == -signal.SIGKILL
+    tree.wait_until_gone()
 
 
 @pytest.mark.slow

@@ -1,7 +1,8 @@
 """The `listen` command: parses arguments, calls `listen.pipeline`, reports. No logic of its own.
 
 Exit status: 0 success; 1 the input or the work failed (one line `error: ...` on stderr);
-2 a usage error.
+2 a usage error; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM), either with nothing
+half-written and no process left behind.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +21,7 @@ from listen import __version__
 from listen.config import AUDIO_FORMATS, SiteConfig, load_config, load_presets
 from listen.errors import ListenError
 from listen.fetch import is_url
+from listen.lifeline import TERMINATED_STATUS, Terminated, terminate_like_interrupt
 
 
 def _config(args: argparse.Namespace) -> SiteConfig:
@@ -614,8 +617,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        terminate_like_interrupt()  # (the worker's and the API's servers install their own)
     try:
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except ListenError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -624,6 +629,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
+    except Terminated:
+        print("error: terminated", file=sys.stderr)
+        return TERMINATED_STATUS
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -25,6 +25,7 @@ import numpy as np
 from listen.cache import TakeCache, TakeRef
 from listen.config import Pauses, RenderConfig
 from listen.errors import ListenError
+from listen.lifeline import CHILD_PROCESS
 from listen.loudness import Summary, group_size, sample_gains
 from listen.script import Script
 
@@ -276,6 +277,7 @@ def run_ffmpeg(args: Sequence[str]) -> str:
             text=True,
             errors="replace",
             check=False,
+            **CHILD_PROCESS,
         )
     except OSError as exc:
         raise ListenError(f"cannot run ffmpeg: {exc}") from None
@@ -301,7 +303,8 @@ def pipe_to_ffmpeg(stream: Iterator[bytes], rate: int, out: Path, args: Sequence
     ]  # fmt: skip
     with tempfile.TemporaryFile() as errors:
         try:
-            process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors,
+                                       **CHILD_PROCESS)  # fmt: skip
         except OSError as exc:
             raise ListenError(f"cannot run ffmpeg: {exc}") from None
         assert process.stdin is not None
@@ -311,6 +314,10 @@ def pipe_to_ffmpeg(stream: Iterator[bytes], rate: int, out: Path, args: Sequence
             process.stdin.close()
         except BrokenPipeError:
             pass
+        except BaseException:  # interrupted: a half-encoded file is of no use
+            process.kill()
+            process.wait()
+            raise
         finally:
             if process.poll() is None and not process.stdin.closed:
                 process.stdin.close()

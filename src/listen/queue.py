@@ -46,10 +46,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 from listen.config import AUDIO_FORMATS, QueueConfig, SiteConfig, find_preset, load_config
 from listen.errors import ListenError, TransientError
 from listen.fetch import is_url
+from listen.lifeline import end_with_parent
 from listen.pages import PostedPage
 from listen.storage import open_destination
 
@@ -64,6 +66,17 @@ BATCHES_KEY = f"{KEY_PREFIX}batches"
 log = logging.getLogger("listen.queue")
 
 app = Celery("listen", set_as_current=False)
+
+# The worker's own pid, inherited by the pool processes it forks: their parent even if it
+# died before they ran a line.
+_WORKER_PID = os.getpid()
+
+
+@worker_process_init.connect
+def _end_with_the_worker(**_: Any) -> None:
+    """A pool process ends with its worker, however the worker ends (a SIGKILLed worker
+    leaves its pool processes waiting for jobs forever, holding their voices)."""
+    end_with_parent(_WORKER_PID)
 
 
 class JobFailed(ListenError):

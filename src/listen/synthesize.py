@@ -12,13 +12,9 @@ from __future__ import annotations
 import functools
 import math
 import os
-import threading
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +24,7 @@ from listen.cache import TakeCache, TakeRef, take_key
 from listen.config import VoicePreset
 from listen.engines import MIN_UNITS_FOR_POOL, Engine, load_engine, static_identity, static_rate
 from listen.errors import ListenError
+from listen.lifeline import worker_pool
 from listen.loudness import summarize_take
 
 #: Samples quieter than this (int16 peak) count as silence when trimming and checking takes.
@@ -128,23 +125,8 @@ _WORKER: tuple[Engine, TakeCache, int | None] | None = None
 _WORKER_ERROR = "the synthesis worker did not start"
 
 
-def _exit_with(parent: int, every_seconds: float = 1.0) -> None:
-    """End this process when `parent` is gone, however it ended: a SIGKILLed render never runs
-    its pool's shutdown, and its workers would wait for work forever (holding their models)."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(every_seconds)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="listen-parent-watch", daemon=True).start()
-
-
-def _worker_init(preset: VoicePreset, cache_dir: Path, sample_rate: int | None = None,
-                 parent: int | None = None) -> None:  # fmt: skip
+def _worker_init(preset: VoicePreset, cache_dir: Path, sample_rate: int | None = None) -> None:
     global _WORKER, _WORKER_ERROR
-    if parent is not None:
-        _exit_with(parent)
     try:
         _WORKER = (load_engine(preset, threads=1), TakeCache(cache_dir), sample_rate)
     except ListenError as exc:
@@ -224,11 +206,10 @@ def synthesize_all(
     todo.sort(key=lambda item: len(item[1]), reverse=True)
     jobs = jobs or default_jobs()
     if jobs > 1 and len(todo) >= MIN_UNITS_FOR_POOL.get(preset.engine, 2):
-        ctx = get_context("spawn")  # onnxruntime is not fork-safe
-        workers = min(jobs, len(todo))
-        setup = (preset, cache.directory, sample_rate, os.getpid())
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
-                                 initargs=setup) as pool:  # fmt: skip
+        # Spawned, not forked: onnxruntime is not fork-safe. The workers end with this
+        # process however it ends, and at once when the render is interrupted.
+        setup = (preset, cache.directory, sample_rate)
+        with worker_pool(min(jobs, len(todo)), _worker_init, setup) as pool:
             try:
                 for ref in pool.map(_worker_take, todo):
                     found[ref.key] = ref
