@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import wave
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -132,10 +132,36 @@ class TakeCache:
                 write_bytes(self.summary_path(ref.key), summary.to_bytes())
         return summary
 
+    def part_path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.mp3"
+
+    def lookup_part(self, key: str) -> bytes | None:
+        """An encoded part of an episode (`listen.mix`), if cached."""
+        path = self.part_path(key)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)
+        return data
+
+    def store_part(self, key: str, data: bytes, usable: Callable[[bytes], bool]) -> bytes:
+        """Store an encoded part; return the part as the cache now holds it: `data`, or the
+        one another process stored first, if `usable` (a part, once stored, is never replaced
+        while anyone may be reading it)."""
+        if create_once(self.part_path(key), data):
+            return data
+        existing = self.lookup_part(key)
+        if existing is not None and usable(existing):
+            return existing
+        write_bytes(self.part_path(key), data)
+        return data
+
     def _files(self) -> list[tuple[float, int, Path]]:
-        """(last use, bytes with the loudness sidecar, path) for every take."""
+        """(last use, bytes with the loudness sidecar, path) for every take and encoded part."""
         files = []
-        for path in self.directory.glob("??/*.wav"):
+        for path in [*self.directory.glob("??/*.wav"), *self.directory.glob("??/*.mp3")]:
             with contextlib.suppress(OSError):
                 stat = path.stat()
                 sidecar = path.with_suffix(".loudness")

@@ -10,12 +10,15 @@ episode is never held in memory, and no intermediate WAV is written.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -27,7 +30,16 @@ from listen.config import Pauses, RenderConfig
 from listen.errors import ListenError
 from listen.lifeline import CHILD_PROCESS
 from listen.loudness import Summary, group_size, sample_gains
+from listen.mp3 import (
+    DECODER_DELAY,
+    ENCODER_DELAY,
+    Frames,
+    frame_samples,
+    info_frame,
+    parse_frames,
+)
 from listen.script import Script
+from listen.synthesize import default_jobs
 
 #: Silence after the last sentence, so players do not clip the final word.
 TAIL_MS = 600
@@ -42,6 +54,11 @@ ENCODER_PEAK_OVERSHOOT_DB = {"mp3": 0.9, "m4a": 2.2}
 INTER_SAMPLE_ALLOWANCE_DB = 0.5
 #: An encoded episode this close to the loudness target is not encoded again.
 LOUDNESS_TOLERANCE_LU = 0.2
+#: Formats whose encoded files are decoded and measured after encoding. MP3 is not: every
+#: part of the seed and sample pages, with espeak-ng, joe and heart, measured exactly on target
+#: (-16.0 LUFS, peaks -2.3 to -2.8 dBFS) after its first encode, so decoding it again would
+#: only double the cost of a mix.
+MEASURED_FORMATS = frozenset({"m4a"})
 #: Encodes before giving up on the targets (MP3 almost always lands in one; AAC at 64 kbps
 #: overshoots its true peak unevenly and may need two or three).
 ENCODE_ATTEMPTS = 4
@@ -79,11 +96,32 @@ class TimedChapter:
 
 
 @dataclass(frozen=True)
+class Part:
+    """A stretch of the episode mixed and encoded on its own: samples [start, start + length)
+    and takes [first_take, end_take)."""
+
+    start: int
+    length: int
+    first_take: int
+    end_take: int
+
+
+@dataclass(frozen=True)
 class Timeline:
     chapters: tuple[TimedChapter, ...]
     sentences: tuple[TimedSentence, ...]
     duration_ms: int
     #: Where each take starts, and the episode's length, in samples.
+    starts: tuple[int, ...]
+    total_samples: int
+    #: The parts the episode is mixed in (one, unless planned on a frame grid).
+    parts: tuple[Part, ...] = ()
+
+
+@dataclass(frozen=True)
+class Span:
+    """Takes laid out in a stretch of audio: where each starts, and its length, in samples."""
+
     starts: tuple[int, ...]
     total_samples: int
 
@@ -93,6 +131,8 @@ class MixedAudio:
     path: Path
     format: str
     timeline: Timeline
+    #: How many of the timeline's parts were encoded by this mix (the rest were reused).
+    encoded: int = 1
 
     @property
     def mime_type(self) -> str:
@@ -111,16 +151,25 @@ def _pause_ms(script: Script, chapter: int, number: int, pauses: Pauses) -> int:
 
 
 def plan_timeline(
-    script: Script, take_lengths: Sequence[int], sample_rate: int, pauses: Pauses
-) -> Timeline:
+    script: Script, take_lengths: Sequence[int], sample_rate: int, pauses: Pauses,
+    frame: int | None = None,
+) -> Timeline:  # fmt: skip
     """Where every sentence and chapter lies, from the takes' sample counts (a take per
     synthesis unit; a long sentence has several). Each take starts on a loudness-summary group
-    boundary (pauses grow by under two milliseconds for it)."""
+    boundary of its part (pauses grow by under two milliseconds for it).
+
+    With a `frame` (samples per encoded frame), the episode is cut into parts that can be
+    encoded on their own (`part_ends`): each part is laid out from its own start, and its
+    length rounded up to whole frames (its closing pause grows by under one frame), so a part
+    is the same audio wherever it lands in the episode. Without, the episode is one part."""
     group = group_size(sample_rate)
     sentences: list[TimedSentence] = []
     chapter_starts: list[int] = []
     starts: list[int] = []
-    position = 0
+    parts: list[Part] = []
+    base = 0  # where the current part starts in the episode
+    position = 0  # within the current part
+    cuts = part_ends(script, pauses, sample_rate, frame) if frame else set()
     lengths = iter(take_lengths)
 
     def advance(length: int, gap_ms: int) -> None:
@@ -128,14 +177,16 @@ def plan_timeline(
         gap = round(gap_ms * sample_rate / 1000)
         position = -(-(position + length + gap) // group) * group
 
+    number_in_episode = -1
     for index, chapter in enumerate(script.chapters):
-        chapter_starts.append(0 if index == 0 else position)
+        chapter_starts.append(0 if index == 0 else base + position)
         for number, sentence in enumerate(chapter.sentences):
-            first = position
+            number_in_episode += 1
+            first = base + position
             for part, _unit in enumerate(sentence.units):
                 length = next(lengths)
-                starts.append(position)
-                end = position + length
+                starts.append(base + position)
+                end = base + position + length
                 last = part == len(sentence.units) - 1
                 advance(length, _pause_ms(script, index, number, pauses) if last
                         else pauses.clause_ms)  # fmt: skip
@@ -143,16 +194,53 @@ def plan_timeline(
                 sentence.text, _ms(first, sample_rate), _ms(end, sample_rate), index,
                 sentence.voice, sentence.block,
             ))  # fmt: skip
-    ends = [*chapter_starts[1:], position]
+            if frame and number_in_episode in cuts:
+                part_length = -(-position // frame) * frame
+                first_take = parts[-1].end_take if parts else 0
+                parts.append(Part(base, part_length, first_take, len(starts)))
+                base, position = base + part_length, 0
+    total = base + position
+    if position or not parts:
+        parts.append(Part(base, position, parts[-1].end_take if parts else 0, len(starts)))
+    ends = [*chapter_starts[1:], total]
     chapters = tuple(
         TimedChapter(c.title, _ms(start, sample_rate), _ms(end, sample_rate))
         for c, start, end in zip(script.chapters, chapter_starts, ends, strict=True)
     )
-    return Timeline(chapters, tuple(sentences), _ms(position, sample_rate), tuple(starts),
-                    position)  # fmt: skip
+    return Timeline(chapters, tuple(sentences), _ms(total, sample_rate), tuple(starts),
+                    total, tuple(parts))  # fmt: skip
 
 
-def episode_summary(takes: Sequence[TakeRef], timeline: Timeline, cache: TakeCache,
+#: A part is cut after a paragraph whose text hashes to 0 modulo this (besides every chapter's
+#: end): about one cut in so many paragraphs, at places an edit elsewhere does not move.
+PARAGRAPHS_PER_PART = 4
+#: Silence a cut needs after the last take: the encoder's delay plus two frames.
+CUT_SILENCE_FRAMES = 2
+
+
+def part_ends(script: Script, pauses: Pauses, rate: int, frame: int) -> set[int]:
+    """The sentences (numbered through the episode) after which a part ends: every chapter's
+    last, and a paragraph's last where its text says so (content-defined, so parts stay the
+    same when another part changes), wherever the pause after it is long enough to cut in."""
+    needed = ENCODER_DELAY + DECODER_DELAY + CUT_SILENCE_FRAMES * frame
+    cuts: set[int] = set()
+    number = -1
+    for index, chapter in enumerate(script.chapters):
+        for position, sentence in enumerate(chapter.sentences):
+            number += 1
+            last_of_chapter = position == len(chapter.sentences) - 1
+            if last_of_chapter and index == len(script.chapters) - 1:
+                continue  # the episode's end is the last part's end
+            if round(_pause_ms(script, index, position, pauses) * rate / 1000) < needed:
+                continue
+            digest = hashlib.sha256(sentence.text.encode()).digest()
+            if last_of_chapter or (sentence.ends_paragraph
+                                   and digest[0] % PARAGRAPHS_PER_PART == 0):  # fmt: skip
+                cuts.add(number)
+    return cuts
+
+
+def episode_summary(takes: Sequence[TakeRef], timeline: Timeline | Span, cache: TakeCache,
                     take_gains: Sequence[float] | None = None) -> Summary:  # fmt: skip
     """The episode's loudness summary, each take at its voice's gain (`take_gains`)."""
     rate = takes[0].sample_rate
@@ -164,7 +252,7 @@ def episode_summary(takes: Sequence[TakeRef], timeline: Timeline, cache: TakeCac
     return Summary.assemble(rate, timeline.total_samples, parts)
 
 
-def _voice_labels(voices: Sequence[str], timeline: Timeline, group: int) -> np.ndarray:
+def _voice_labels(voices: Sequence[str], timeline: Timeline | Span, group: int) -> np.ndarray:
     """For each summary group, the index (in sorted voice order) of the voice whose take it
     belongs to: from a take's start to the next take's (its ring-out and pause go with it)."""
     names = sorted(set(voices))
@@ -176,14 +264,13 @@ def _voice_labels(voices: Sequence[str], timeline: Timeline, group: int) -> np.n
 
 
 def match_voices(
-    script: Script, takes: Sequence[TakeRef], timeline: Timeline, cache: TakeCache,
-    target_lufs: float, ceiling: float,
+    voices: Sequence[str], narrator: str, takes: Sequence[TakeRef], timeline: Timeline | Span,
+    cache: TakeCache, target_lufs: float, ceiling: float,
 ) -> tuple[list[float], Summary]:  # fmt: skip
     """A gain per take that keeps every voice at the narrator's loudness, and the episode's
     summary with those gains. Each voice is measured on its own stretches of the episode as
     it will be heard (after the episode's gain and limiter, which hold back a peaky voice more
     than a smooth one), and its gain corrected until all voices are within VOICE_MATCH_LU."""
-    voices = [voice for voice, _ in script.voiced_units]
     take_gains = [1.0] * len(takes)
     summary = episode_summary(takes, timeline, cache, take_gains)
     names = sorted(set(voices))
@@ -198,7 +285,7 @@ def match_voices(
                           ).loudness(gains)
             for index, name in enumerate(names)
         }  # fmt: skip
-        reference = loudness.get(script.voice, max(loudness.values()))
+        reference = loudness.get(narrator, max(loudness.values()))
         errors = {name: reference - value for name, value in loudness.items()
                   if math.isfinite(value) and math.isfinite(reference)}  # fmt: skip
         if all(abs(error) <= VOICE_MATCH_LU for error in errors.values()):
@@ -212,7 +299,7 @@ def match_voices(
 
 
 def normalized_stream(
-    takes: Sequence[TakeRef], timeline: Timeline, cache: TakeCache, gains: np.ndarray,
+    takes: Sequence[TakeRef], timeline: Timeline | Span, cache: TakeCache, gains: np.ndarray,
     group: int, take_gains: Sequence[float] | None = None,
 ) -> Iterator[bytes]:  # fmt: skip
     """The episode as float32 bytes: each take at its voice's gain, through its stretch of the
@@ -357,25 +444,142 @@ def mix(
     render: RenderConfig,
     fmt: str,
     workdir: Path,
+    jobs: int | None = None,
 ) -> MixedAudio:
-    """Lay out, normalize and encode into `workdir`; return the audio and its timeline.
+    """Lay out, normalize and encode into `workdir`, up to `jobs` parts at once (default: one
+    per core); return the audio and its timeline.
 
-    The plan aims past what the encoder is known to do (ENCODER_LOUDNESS_SHIFT_LU); the
-    encoded file is then measured with ffmpeg's ebur128 and, if it still misses the target,
-    encoded once more with the measured error planned in."""
+    MP3 is mixed in parts (chapters, runs of paragraphs: `plan_timeline`), each normalized and
+    encoded on its own and cached by everything it is made of, then joined at frame boundaries
+    into one gapless file (`listen.mp3`): a re-render after an edit encodes only the parts the
+    edit touched. M4A is mixed as one part."""
     if not takes:
         raise ListenError("nothing to narrate")
     rate = takes[0].sample_rate
-    timeline = plan_timeline(script, [t.samples for t in takes], rate, render.pauses)
+    frame = frame_samples(rate) if fmt == "mp3" else None
+    timeline = plan_timeline(script, [t.samples for t in takes], rate, render.pauses, frame)
+    voices = [voice for voice, _ in script.voiced_units]
     out = workdir / f"episode.{fmt}"
+    if frame is None:
+        encode_normalized(takes, timeline, voices, script.voice, cache, render, fmt, out)
+        return MixedAudio(path=out, format=fmt, timeline=timeline)
+    keys = []
+    for part in timeline.parts:
+        starts = timeline.starts[part.first_take : part.end_take]
+        span = Span(tuple(start - part.start for start in starts), part.length)
+        part_takes = takes[part.first_take : part.end_take]
+        part_voices = voices[part.first_take : part.end_take]
+        keys.append((part_key(part_takes, span, part_voices, script.voice, render, fmt),
+                     span, part_takes, part_voices))  # fmt: skip
+
+    # Per part: where the frames it keeps are in its cached file, and how many.
+    pieces: dict[int, tuple[int, int, int]] = {}
+    templates: dict[int, Frames] = {}
+
+    def place(number: int, frames: Frames) -> None:
+        last = number == len(timeline.parts) - 1
+        keep = len(frames.audio) if last else timeline.parts[number].length // frame
+        if len(frames.audio) < keep or not keep:
+            raise ListenError("the encoder wrote fewer frames than the audio needs")
+        first, final = frames.audio[0], frames.audio[keep - 1]
+        pieces[number] = (first[0], final[0] + final[1], keep)
+        if number == 0:
+            templates[0] = Frames(frames.data[: frames.audio[0][0]], frames.info, ())
+
+    def encode(number: int) -> None:
+        key, span, part_takes, part_voices = keys[number]
+        path = workdir / f"part-{number}.mp3"
+        encode_normalized(part_takes, span, part_voices, script.voice, cache, render, fmt, path,
+                          PART_ARGS)  # fmt: skip
+        data = path.read_bytes()
+        path.unlink()
+        frames = parse_frames(data)  # (a damaged encode fails here, before it is cached)
+        stored = cache.store_part(key, data, _usable_part)
+        place(number, frames if stored is data else parse_frames(stored))
+
+    todo = []
+    for number, (key, *_) in enumerate(keys):
+        if (frames := _cached_part(cache, key)) is None:
+            todo.append(number)
+        else:
+            place(number, frames)
+    # Parts are encoded side by side: each is a Python stream into an ffmpeg of its own.
+    with ThreadPoolExecutor(max(1, min(jobs or default_jobs(), len(todo)))) as pool:
+        list(pool.map(encode, todo))
+    # Joined one part at a time, so that the episode is never held in memory.
+    count = sum(kept for _, _, kept in pieces.values())
+    size = sum(end - start for start, end, _ in pieces.values())
+    with out.open("wb") as file:
+        file.write(info_frame(templates[0], count, size, timeline.total_samples, rate))
+        for number, (key, *_) in enumerate(keys):
+            data = cache.lookup_part(key)
+            if data is None:
+                raise ListenError("an encoded part left the take cache during the render")
+            start, end, _ = pieces[number]
+            file.write(data[start:end])
+    return MixedAudio(path=out, format=fmt, timeline=timeline, encoded=len(todo))
+
+
+#: ffmpeg's MP3 muxer options for a part: an Info frame (its delay and padding tell the
+#: decoder what to trim when the part is measured), no ID3 tag, nothing that varies by build.
+PART_ARGS = ("-write_xing", "1", "-id3v2_version", "0", "-fflags", "+bitexact")
+#: Changes whenever what a part's key stands for changes.
+PART_REVISION = 1
+
+
+def part_key(takes: Sequence[TakeRef], span: Span, voices: Sequence[str], narrator: str,
+             render: RenderConfig, fmt: str) -> str:  # fmt: skip
+    """Everything a part's encoded audio is made of: its takes and where they lie, its voices,
+    the loudness targets, the encoder's settings."""
+    blob = json.dumps({
+        "revision": PART_REVISION, "format": fmt, "encoder": [*encoder_args(fmt, render),
+                                                              *PART_ARGS],
+        "loudness": render.loudness_lufs, "true_peak": render.true_peak_db,
+        "takes": [[t.key, t.sample_rate] for t in takes], "starts": span.starts,
+        "length": span.total_samples, "voices": voices, "narrator": narrator,
+    }, sort_keys=True)  # fmt: skip
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _usable_part(data: bytes) -> bool:
+    try:
+        parse_frames(data)
+    except ListenError:
+        return False
+    return True
+
+
+def _cached_part(cache: TakeCache, key: str) -> Frames | None:
+    data = cache.lookup_part(key)
+    if data is None:
+        return None
+    try:
+        return parse_frames(data)
+    except ListenError:  # damaged: encode it again
+        return None
+
+
+def encode_normalized(
+    takes: Sequence[TakeRef], span: Timeline | Span, voices: Sequence[str], narrator: str,
+    cache: TakeCache, render: RenderConfig, fmt: str, out: Path, extra: Sequence[str] = (),
+) -> None:  # fmt: skip
+    """Normalize and encode takes laid out as `span` into `out`.
+
+    The plan aims past what the encoder is known to do (ENCODER_LOUDNESS_SHIFT_LU). LAME
+    does that so evenly that the plan is the measurement (MEASURED_FORMATS); an AAC file is
+    measured with ffmpeg's ebur128 and, if it still misses the target, encoded once more with
+    the measured error planned in."""
+    rate = takes[0].sample_rate
     target = render.loudness_lufs - ENCODER_LOUDNESS_SHIFT_LU[fmt]
     ceiling_db = render.true_peak_db - ENCODER_PEAK_OVERSHOOT_DB[fmt]
-    take_gains, summary = match_voices(script, takes, timeline, cache, target,
+    take_gains, summary = match_voices(voices, narrator, takes, span, cache, target,
                                        10 ** (ceiling_db / 20))  # fmt: skip
     for _ in range(ENCODE_ATTEMPTS):
         gains = plan_gains(summary, target, 10 ** (ceiling_db / 20))
-        stream = normalized_stream(takes, timeline, cache, gains, summary.group, take_gains)
-        pipe_to_ffmpeg(stream, rate, out, encoder_args(fmt, render))
+        stream = normalized_stream(takes, span, cache, gains, summary.group, take_gains)
+        pipe_to_ffmpeg(stream, rate, out, [*encoder_args(fmt, render), *extra])
+        if fmt not in MEASURED_FORMATS:
+            break
         # AAC's overshoot between samples is larger than MP3's: measure its true peak.
         true_peak = fmt == "m4a"
         result = measure_file(out, true_peak=true_peak)
@@ -387,4 +591,3 @@ def mix(
         target += error_lu
         if overshoot_db > 0:
             ceiling_db -= overshoot_db + 0.3
-    return MixedAudio(path=out, format=fmt, timeline=timeline)

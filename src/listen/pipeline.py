@@ -65,6 +65,10 @@ class RenderResult:
     cached: int
     #: The episode was already published, made from exactly this: nothing was written.
     unchanged: bool = False
+    #: The parts the audio was mixed in (`listen.mix`), and how many of them this render
+    #: encoded (the others were reused from the cache).
+    parts: int = 0
+    encoded_parts: int = 0
 
 
 @dataclass
@@ -246,7 +250,7 @@ def render(
             job.unchanged = unchanged_episode(destination, job, fmt)
             if job.unchanged is not None:
                 continue
-            job.audio = mix(job.script, takes, cache, config.render, fmt, workdir)
+            job.audio = mix(job.script, takes, cache, config.render, fmt, workdir, jobs=jobs)
             tag(
                 job.audio.path,
                 fmt,
@@ -336,6 +340,8 @@ def _publish(job: _Job, destination: Destination, config: SiteConfig, fmt: str) 
         audio_path=Path(audio_at),
         synthesized=job.stats.synthesized,
         cached=job.stats.cached,
+        parts=len(timeline.parts),
+        encoded_parts=job.audio.encoded,
     )
 
 

@@ -1,0 +1,142 @@
+"""MP3 episodes mixed in parts: an edit encodes only what it changed, and the joins are
+gapless (real espeak-ng, real ffmpeg, decoded as a player decodes them)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import CONFIG, SEED, decode_pcm, ebur128, ffprobe
+
+from listen.cache import TakeCache
+from listen.config import load_config
+from listen.mp3 import frame_samples, parse_frames
+from listen.pipeline import RenderResult, render
+
+RATE = 22050  # espeak-ng's
+FRAME = frame_samples(RATE)
+
+
+def render_once(page: Path, out: Path, cache: TakeCache) -> RenderResult:
+    [result] = render([page], out, load_config(CONFIG), voice="espeak-en-us", cache=cache,
+                      feed=False, jobs=1)  # fmt: skip
+    return result
+
+
+def edited(page: Path, into: Path) -> Path:
+    """The page with one word added to the first paragraph of its second chapter."""
+    html = page.read_text(encoding="utf-8")
+    start = html.index("<p>", html.index("<h2"))
+    into.write_text(html[: start + 3] + "Indeed, " + html[start + 3 :], encoding="utf-8")
+    return into
+
+
+def onset_ms(samples: np.ndarray, from_ms: int) -> float:
+    """When the audio first gets loud after `from_ms`."""
+    start = round(from_ms * RATE / 1000)
+    loud = np.flatnonzero(np.abs(samples[start:].astype(np.int32)) > 1500)
+    return 1000 * (start + loud[0]) / RATE
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The seed rendered cold, then again after a one-word edit, with one take cache."""
+    folder = tmp_path_factory.mktemp("parts")
+    cache = TakeCache(folder / "cache")
+    page = folder / "page.html"
+    shutil.copy(SEED, page)
+    cold = render_once(page, folder / "cold", cache)
+    cold_audio = folder / "cold.mp3"
+    shutil.copy(cold.audio_path, cold_audio)  # the edit's render replaces it
+    edit = render_once(edited(SEED, page), folder / "cold", cache)
+    again = render_once(page, folder / "again", cache)
+    return {"cold": cold, "cold_audio": cold_audio, "edit": edit, "again": again,
+            "cache": cache, "page": page, "folder": folder}  # fmt: skip
+
+
+def test_an_edit_encodes_only_the_part_it_changed(renders: dict) -> None:
+    cold, edit, again = renders["cold"], renders["edit"], renders["again"]
+    assert cold.parts >= 3 and cold.encoded_parts == cold.parts  # a cold cache encodes all
+    assert edit.synthesized == 1  # the edited sentence
+    assert edit.parts == cold.parts and edit.encoded_parts == 1
+    # The same episode into another folder: every part comes from the cache.
+    assert again.encoded_parts == 0 and again.audio_path.read_bytes() == (
+        edit.audio_path.read_bytes())  # fmt: skip
+
+
+def test_parts_before_and_after_the_edit_are_the_same_audio(renders: dict) -> None:
+    before, after = decode_pcm(renders["cold_audio"]), decode_pcm(renders["edit"].audio_path)
+    chapters_before = renders["cold"].manifest.chapters
+    chapters_after = renders["edit"].manifest.chapters
+    # The first chapter (before the edit) decodes to the very same samples.
+    head = round(chapters_before[0].end_ms * RATE / 1000) - 2 * FRAME
+    assert np.array_equal(before[:head], after[:head])
+    # The last chapter (after it) too, past its first frames (where the decoder still
+    # overlaps the frames before the join), counted back from the end.
+    last = chapters_before[-1]
+    tail = round((last.end_ms - last.start_ms) * RATE / 1000) - 2 * FRAME
+    assert last.end_ms - last.start_ms == chapters_after[-1].end_ms - chapters_after[-1].start_ms
+    assert np.array_equal(before[-tail:], after[-tail:])
+    # The edited chapter grew by the added word.
+    assert chapters_after[1].end_ms > chapters_before[1].end_ms
+
+
+@pytest.mark.parametrize("which", ["cold", "edit"])
+def test_joined_parts_are_gapless_with_exact_chapters(renders: dict, which: str) -> None:
+    result = renders[which]
+    manifest = result.manifest
+    audio = renders["cold_audio"] if which == "cold" else result.audio_path
+    decoded = decode_pcm(audio)
+    # No added silence at the joins: the decoded episode is the sum of its parts (one Info
+    # frame's delay and padding trimmed), within one frame.
+    planned = manifest.duration_ms * RATE / 1000
+    assert abs(len(decoded) - planned) <= FRAME
+    chapters = ffprobe(audio, "-show_chapters")["chapters"]
+    assert [c["tags"]["title"] for c in chapters] == [c.title for c in manifest.chapters]
+    for listed, planned_chapter in zip(chapters, manifest.chapters, strict=True):
+        assert abs(float(listed["start_time"]) * 1000 - planned_chapter.start_ms) <= 50
+        # And the audio is where the chapter says: silence just before it, speech from it.
+        if planned_chapter.start_ms:
+            start = round(planned_chapter.start_ms * RATE / 1000)
+            pause = decoded[start - round(0.3 * RATE) : start - round(0.05 * RATE)]
+            assert int(np.abs(pause.astype(np.int32)).max()) < 300
+        assert abs(onset_ms(decoded, max(planned_chapter.start_ms - 50, 0))
+                   - planned_chapter.start_ms) <= 50  # fmt: skip
+    integrated, _ = ebur128(audio)
+    assert abs(integrated - load_config(CONFIG).render.loudness_lufs) <= 0.5
+
+
+def test_the_info_frame_counts_every_frame(renders: dict) -> None:
+    """What a player reads to seek and to trim: the Info frame's counts match the stream."""
+    data = renders["edit"].audio_path.read_bytes()
+    tag_size = _id3_size(data)
+    frames = parse_frames(data[tag_size:])
+    assert frames.info is not None
+    info = data[tag_size + frames.info[0] : tag_size + frames.info[0] + frames.info[1]]
+    tag = info.find(b"Info")
+    count = int.from_bytes(info[tag + 8 : tag + 12], "big")
+    size = int.from_bytes(info[tag + 12 : tag + 16], "big")
+    assert count == len(frames.audio) and size == len(data) - tag_size
+
+
+def _id3_size(data: bytes) -> int:
+    """The ID3v2 tag's length at the start of an MP3 (syncsafe size plus its header)."""
+    assert data[:3] == b"ID3"
+    size = 0
+    for byte in data[6:10]:
+        size = (size << 7) | byte
+    return 10 + size
+
+
+def test_damaged_cached_parts_are_encoded_again(renders: dict) -> None:
+    cache: TakeCache = renders["cache"]
+    parts = sorted(cache.directory.glob("??/*.mp3"))
+    assert len(parts) == renders["cold"].parts + 1  # the edited one besides
+    for damaged in parts:  # as a killed writer or a full disk would leave them
+        damaged.write_bytes(damaged.read_bytes()[:-100])
+    result = render_once(renders["page"], renders["folder"] / "repaired", cache)
+    assert result.encoded_parts == result.parts
+    # Encoding is deterministic: the same parts again, the same file.
+    assert result.audio_path.read_bytes() == renders["edit"].audio_path.read_bytes()
