@@ -85,8 +85,10 @@ def main() -> None:
             for item in suggestions(reports, voice):
                 print(f"    suggested: {item.entry}  ({item.sentences} sentences; heard "
                       f"{', '.join(item.heard)})")  # fmt: skip
-    print("check x: audio seconds heard per second by listen check (a sentence at a time); "
-          "clips x: the baseline, 25-s clips; ratio: clips time / check time")
+    print(
+        "check x: audio seconds heard per second by listen check (a sentence at a time); "
+        "clips x: the baseline, 25-s clips; ratio: clips time / check time"
+    )
 
 
 if __name__ == "__main__":
