@@ -133,12 +133,14 @@ def write_manifest(out: Path, slug: str, title: str, published: str | None, **ex
     with a stand-in audio file: what the feed and the playlist are rebuilt from."""
     episodes = out / "episodes"
     episodes.mkdir(parents=True, exist_ok=True)
-    (episodes / f"{slug}.mp3").write_bytes(b"\xff\xfb" + bytes(1000))
+    fmt = extra.pop("format", "mp3")
+    (episodes / f"{slug}.{fmt}").write_bytes(b"\xff\xfb" + bytes(1000))
     manifest = {
         "title": title, "slug": slug, "source": f"{slug}.html",
         "url": extra.pop("url", f"https://news.example/{slug}/"), "published": published,
-        "language": "en", "voice": "joe", "duration_ms": 61_500, "audio": f"{slug}.mp3",
-        "mime_type": "audio/mpeg", "audio_bytes": 1002, "byline": "A. Writer",
+        "language": "en", "voice": "joe", "duration_ms": 61_500, "audio": f"{slug}.{fmt}",
+        "mime_type": "audio/mpeg" if fmt == "mp3" else "audio/mp4", "audio_bytes": 1002,
+        "byline": extra.pop("byline", "A. Writer"),
         "summary": extra.pop("summary", "A summary."), "added": "2024-05-01T00:00:00+00:00",
         "chapters": [{"title": title, "start_ms": 0, "end_ms": 61_500}],
         "sentences": [{"text": title, "start_ms": 0, "end_ms": 2000, "chapter": 0}],

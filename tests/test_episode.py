@@ -46,6 +46,7 @@ def test_mutagen_reads_back_chap_ctoc_and_tags(episode: Rendered) -> None:
     assert tags.version[:2] == (2, 4)
     assert str(tags["TIT2"]) == SEED_TITLES[0]
     assert str(tags["TPE1"]) == "Daniel Sharon"
+    assert str(tags["TPE2"]) == "Example News"  # the show's author, as in the M4A's aART
     assert str(tags["TALB"]) == "Example News: Audio Edition"
     assert str(tags["TDRC"]).startswith("2024-02-15")
     assert str(tags["TLAN"]) == "eng"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import calendar
 import io
+import re
 import shutil
+import time
 import uuid
 from pathlib import Path
 
 import feedparser
+import lxml.html
 import podcastparser
 import pytest
 from helpers import CONFIG, SAMPLES, SEED, Rendered, run_listen, write_manifest
@@ -83,7 +87,91 @@ def test_hostile_text_is_escaped_and_round_trips(tmp_path: Path) -> None:
     assert pod["episodes"][0]["title"] == HOSTILE  # control characters dropped, rest intact
     item = etree.fromstring(raw).find("channel/item")
     assert item.findtext("title") == HOSTILE
-    assert item.findtext("description") == HOSTILE + " <script>alert(1)</script>"
+    # <description> is HTML: the text escaped for HTML, so that a client shows it as written.
+    description = item.findtext("description")
+    assert "<" not in description
+    assert as_shown(description) == HOSTILE + " <script>alert(1)</script>"
+
+
+def as_shown(markup: str) -> str:
+    """The text a client shows for an HTML field."""
+    return lxml.html.fragment_fromstring(markup, create_parent="div").text_content()
+
+
+#: A summary that parsers which read <description> as HTML used to cut to "Why".
+HOSTILE_SUMMARY = (
+    'Why <script> tags in the <head> slow pages down: Tom & Jerry\'s "tests", a < b > c, 🎧'
+)
+
+
+def test_a_hostile_summary_reads_exactly_as_written(tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    write_manifest(out, "tags", "Script tags", "2024-03-01T10:00:00+00:00",
+                   summary=HOSTILE_SUMMARY)  # fmt: skip
+    run_listen("feed", "--out", out, "--config", CONFIG)
+    pod, feed = parse_both(out / "feed.xml")
+    assert not feed.bozo, feed.bozo_exception
+    (entry,) = feed.entries
+    assert entry.summary == HOSTILE_SUMMARY  # itunes:summary, plain text
+    assert as_shown(entry.content[0].value) == HOSTILE_SUMMARY  # content:encoded, HTML
+    (episode,) = pod["episodes"]
+    assert episode["description"] == HOSTILE_SUMMARY
+    assert as_shown(episode["description_html"]) == HOSTILE_SUMMARY
+    item = etree.fromstring((out / "feed.xml").read_bytes()).find("channel/item")
+    assert as_shown(item.findtext("description")) == HOSTILE_SUMMARY
+    parsed = feedparser.parse(
+        (out / "feed.xml")
+        .read_bytes()
+        .replace(b"<itunes:summary>", b"<itunes:x>")
+        .replace(b"</itunes:summary>", b"</itunes:x>")
+    ).entries[0]
+    assert as_shown(parsed.summary) == HOSTILE_SUMMARY  # <description> alone, as HTML
+
+
+def test_last_build_date_is_when_the_feed_last_changed(tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    feed = out / "feed.xml"
+    write_manifest(out, "new", "New story", "2024-06-01T08:00:00+00:00")
+    run_listen("feed", "--out", out, "--config", CONFIG)
+    built = feedparser.parse(feed.read_bytes()).feed.updated_parsed
+    assert abs(calendar.timegm(built) - time.time()) < 120  # now, not the newest episode's date
+    # As if it had been built long ago: a rebuild with nothing changed keeps the bytes.
+    old = dated_long_ago(feed)
+    run_listen("feed", "--out", out, "--config", CONFIG)
+    assert feed.read_bytes() == old
+    # An older article added: the newest episode is the same, but the feed changed now.
+    write_manifest(out, "older", "Older story", "2024-01-01T08:00:00+00:00")
+    run_listen("feed", "--out", out, "--config", CONFIG)
+    parsed = feedparser.parse(feed.read_bytes())
+    assert [e.title for e in parsed.entries] == ["New story", "Older story"]
+    assert abs(calendar.timegm(parsed.feed.updated_parsed) - time.time()) < 120
+    again = feed.read_bytes()
+    run_listen("feed", "--out", out, "--config", CONFIG)
+    assert feed.read_bytes() == again
+    for path in (out / "episodes").glob("older.*"):  # removed: changed again
+        path.unlink()
+    dated_long_ago(feed)
+    run_listen("feed", "--out", out, "--config", CONFIG)
+    assert b"Older story" not in feed.read_bytes()
+    assert b"<lastBuildDate>Mon, 01 Jan 2024" not in feed.read_bytes()
+
+
+def dated_long_ago(feed: Path) -> bytes:
+    data = re.sub(rb"<lastBuildDate>[^<]*<", b"<lastBuildDate>Mon, 01 Jan 2024 00:00:00 +0000<",
+                  feed.read_bytes())  # fmt: skip
+    feed.write_bytes(data)
+    return data
+
+
+def test_m4a_items_have_apples_type(tmp_path: Path) -> None:
+    out = tmp_path / "public"
+    write_manifest(out, "aac", "An AAC story", "2024-03-01T10:00:00+00:00", format="m4a")
+    write_manifest(out, "mp3", "An MP3 story", "2024-03-02T10:00:00+00:00")
+    run_listen("feed", "--out", out, "--config", CONFIG)
+    pod, _ = parse_both(out / "feed.xml")
+    types = {e["title"]: e["enclosures"][0]["mime_type"] for e in pod["episodes"]}
+    assert types == {"An AAC story": "audio/x-m4a", "An MP3 story": "audio/mpeg"}
+    assert pod["episodes"][1]["enclosures"][0]["url"].endswith("/episodes/aac.m4a")
 
 
 def test_items_newest_first_capped_and_removed(tmp_path: Path) -> None:

@@ -29,7 +29,10 @@ def test_m4a_chapters_and_tags(espeak_m4a_episode: Rendered) -> None:
     assert tags["©ART"] == ["Daniel Sharon"]
     assert tags["©alb"] == ["Example News: Audio Edition"]
     assert tags["covr"][0].startswith(b"\x89PNG")
-    assert episode.manifest["mime_type"] == "audio/mp4"
+    assert tags["aART"] == ["Example News"]
+    assert episode.manifest["mime_type"] == "audio/mp4"  # what browsers' players are given
+    feed = (episode.out / "feed.xml").read_bytes()
+    assert b'type="audio/x-m4a"' in feed and b'type="audio/mp4"' not in feed
 
 
 def test_m4a_loudness_meets_the_podcast_target(espeak_m4a_episode: Rendered) -> None:

@@ -1,15 +1,23 @@
 """The podcast feed: RSS 2.0 with the iTunes namespace (feedgen's podcast extension) and the
 Podcasting 2.0 namespace (a feedgen extension of our own, in the same pluggable shape).
 
-The feed is a pure function of the manifests and the show settings: no build timestamps, so
-rebuilding with nothing changed writes the same bytes and apps re-download nothing.
+The feed is a pure function of the manifests, the show settings and `lastBuildDate`, which is
+when the feed last changed: a rebuild that would change nothing else keeps the published bytes
+(apps re-download nothing), and any other change (an episode added, even an older one, edited
+or removed) dates the new feed now.
+
+Text from articles is text, never markup: titles are XML-escaped only (RSS titles are plain
+text), while `<description>` and `content:encoded`, which every client reads as HTML, carry it
+escaped for HTML first, then for XML.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import quote, urljoin
 
@@ -28,6 +36,10 @@ ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 #: The namespace UUID the Podcasting 2.0 spec fixes for podcast:guid.
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 FEED_NAME = "feed.xml"
+#: Enclosure types by file extension: Apple documents `audio/x-m4a` for .m4a (the manifest's
+#: `mime_type` stays the registered `audio/mp4`, which browsers' players are given).
+ENCLOSURE_TYPES = {".mp3": "audio/mpeg", ".m4a": "audio/x-m4a"}
+_LAST_BUILD = re.compile(rb"<lastBuildDate>([^<]*)</lastBuildDate>")
 #: Apple Podcasts categories and their subcategories.
 APPLE_CATEGORIES: dict[str, tuple[str, ...]] = {
     "Arts": ("Books", "Design", "Fashion & Beauty", "Food", "Performing Arts", "Visual Arts"),
@@ -174,7 +186,22 @@ def item_guid(manifest: Manifest, feed: FeedConfig, channel_guid: str) -> tuple[
     return str(uuid.uuid5(uuid.UUID(channel_guid), manifest.slug)), False
 
 
-def build_feed(manifests: list[Manifest], show: ShowConfig, feed: FeedConfig) -> bytes:
+def enclosure_type(manifest: Manifest) -> str:
+    return ENCLOSURE_TYPES.get(Path(manifest.audio).suffix.lower(), manifest.mime_type)
+
+
+def html_text(text: str) -> str:
+    """Plain text as HTML that shows exactly that text (the XML escaping comes after)."""
+    return html.escape(xml_safe(text), quote=False)  # text, never an attribute
+
+
+def build_feed(
+    manifests: list[Manifest],
+    show: ShowConfig,
+    feed: FeedConfig,
+    built: datetime | None = None,
+) -> bytes:
+    """The feed's bytes; `built` is its lastBuildDate (default: now)."""
     feed_url = urljoin(base_url(show), FEED_NAME)
     fg = FeedGenerator()
     fg.load_extension("podcast")
@@ -215,13 +242,19 @@ def build_feed(manifests: list[Manifest], show: ShowConfig, feed: FeedConfig) ->
     for manifest in ordered:
         entry = fg.add_entry(order="append")
         entry.title(xml_safe(manifest.title))
-        entry.description(xml_safe(manifest.summary or manifest.title))
+        # Clients read <description> and content:encoded as HTML, itunes:summary as plain text.
+        # gPodder's podcastparser needs all three: it takes text that merely looks like a tag
+        # ("<head>") for HTML, and then reads content:encoded instead.
+        summary = manifest.summary or manifest.title
+        entry.description(html_text(summary))
+        entry.content(f"<p>{html_text(summary)}</p>")
+        entry.podcast.itunes_summary(xml_safe(summary))
         if manifest.url:
             entry.link(href=manifest.url)
         entry.guid(*item_guid(manifest, feed, channel_guid))
         entry.pubDate(episode_date(manifest))
         entry.enclosure(
-            episode_url(show, manifest.audio), str(manifest.audio_bytes), manifest.mime_type
+            episode_url(show, manifest.audio), str(manifest.audio_bytes), enclosure_type(manifest)
         )
         if manifest.byline:
             entry.podcast.itunes_author(xml_safe(manifest.byline))
@@ -231,9 +264,30 @@ def build_feed(manifests: list[Manifest], show: ShowConfig, feed: FeedConfig) ->
         entry.podcast20.chapters_url = episode_url(show, f"{manifest.slug}.chapters.json")
         entry.podcast20.transcript_url = episode_url(show, f"{manifest.slug}.vtt")
         entry.podcast20.language = manifest.language
-    newest = episode_date(ordered[0]) if ordered else datetime(1970, 1, 1, tzinfo=UTC)
-    fg.lastBuildDate(newest)
+    fg.lastBuildDate(built or datetime.now(UTC).replace(microsecond=0))
     return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+
+
+def last_build_date(data: bytes) -> datetime | None:
+    match = _LAST_BUILD.search(data)
+    if not match:
+        return None
+    try:
+        return parsedate_to_datetime(match.group(1).decode("ascii").strip())
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None
+
+
+def updated_feed(previous: bytes | None, manifests: list[Manifest], show: ShowConfig,
+                 feed: FeedConfig, now: datetime | None = None) -> bytes:  # fmt: skip
+    """The feed to publish: `previous` itself when nothing but the build date would change,
+    else a feed built `now`."""
+    before = last_build_date(previous) if previous else None
+    if before is not None:
+        same = build_feed(manifests, show, feed, built=before)
+        if same == previous:
+            return previous
+    return build_feed(manifests, show, feed, built=now or datetime.now(UTC).replace(microsecond=0))
 
 
 def write_feed(out: Path, show: ShowConfig, feed: FeedConfig, lock: Path) -> Path:
@@ -243,6 +297,7 @@ def write_feed(out: Path, show: ShowConfig, feed: FeedConfig, lock: Path) -> Pat
     with locked(lock):
         remove_stale_temps(out, prefix=f".{FEED_NAME}.", older_than_seconds=0)
         manifests = load_manifests(out)
-        write_bytes_if_changed(path, build_feed(manifests, show, feed))
+        previous = path.read_bytes() if path.is_file() else None
+        write_bytes_if_changed(path, updated_feed(previous, manifests, show, feed))
         write_playlist(out, show, manifests)
     return path

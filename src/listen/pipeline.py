@@ -145,6 +145,7 @@ def _episode_tags(
         title=article.title,
         artist=article.byline or article.site_name or config.show.author or config.show.title,
         album=config.show.title,
+        album_artist=config.show.author or config.show.title,
         language=article.language,
         chapters=chapters,
         date=article.published,

@@ -155,17 +155,15 @@ def dumps(data: object) -> str:
 
 def chapters_json(manifest: Manifest, show_title: str) -> dict:
     """Podcasting 2.0 JSON chapters: times in seconds."""
-    return {
-        "version": CHAPTERS_VERSION,
-        "title": manifest.title,
-        "podcastName": show_title,
-        "author": manifest.byline or "",
-        "fileName": manifest.audio,
-        "chapters": [
-            {"startTime": c.start_ms / 1000, "endTime": c.end_ms / 1000, "title": c.title}
-            for c in manifest.chapters
-        ],
-    }
+    data: dict = {"version": CHAPTERS_VERSION, "title": manifest.title, "podcastName": show_title}
+    if manifest.byline:  # no byline, no key: an empty author is shown as one by some apps
+        data["author"] = manifest.byline
+    data["fileName"] = manifest.audio
+    data["chapters"] = [
+        {"startTime": c.start_ms / 1000, "endTime": c.end_ms / 1000, "title": c.title}
+        for c in manifest.chapters
+    ]
+    return data
 
 
 def vtt_time(ms: int) -> str:

@@ -3,6 +3,9 @@
 MP3: ID3v2.4 text frames, APIC artwork, and chapters as CHAP frames under one ordered top-level
 CTOC (the ID3v2 Chapter Frame Addendum). M4A: chapters muxed by ffmpeg (a QuickTime chapter
 track, which Apple players and ffprobe read, plus Nero `chpl`), then iTunes-style atoms.
+
+Both containers carry the same fields, by one mapping (`TEXT_FIELDS`): a player shows the same
+artist, album artist, comment... whichever format a site publishes.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ from mutagen.id3 import (
     TIT2,
     TLAN,
     TPE1,
+    TPE2,
     WOAS,
     CTOCFlags,
     PictureType,
 )
 from mutagen.id3._tags import save_frame
-from mutagen.mp4 import MP4, MP4Cover
+from mutagen.mp4 import MP4, MP4Cover, MP4FreeForm
 from PIL import Image, UnidentifiedImageError
 
 from listen.errors import ListenError
@@ -54,14 +58,50 @@ class Artwork:
 @dataclass(frozen=True)
 class EpisodeTags:
     title: str
+    #: The article's byline (else the site's or show's name).
     artist: str
+    #: The show.
     album: str
     language: str
     chapters: tuple[TimedChapter, ...]
     date: str | None = None
+    #: The article's public URL.
     url: str | None = None
+    #: The article's summary: the comment (and the M4A description).
     description: str | None = None
     artwork: Artwork | None = None
+    #: The show's author (else `album`): what players group episodes under.
+    album_artist: str | None = None
+    genre: str = "Podcast"
+
+    def text_fields(self) -> dict[str, str]:
+        """Field name -> value, for every text field set."""
+        values = {
+            "title": self.title,
+            "artist": self.artist,
+            "album_artist": self.album_artist or self.album,
+            "album": self.album,
+            "genre": self.genre,
+            "date": self.date[:19] if self.date else None,
+            "comment": self.description,
+        }
+        return {name: value for name, value in values.items() if value}
+
+
+#: The one mapping of text fields to ID3 frames and MP4 atoms. The article's URL is WOAS in ID3
+#: (a URL frame) and a freeform `URL` atom in MP4, the summary is also the MP4 `desc`.
+TEXT_FIELDS: dict[str, tuple[str, str]] = {
+    "title": ("TIT2", "©nam"),
+    "artist": ("TPE1", "©ART"),
+    "album_artist": ("TPE2", "aART"),
+    "album": ("TALB", "©alb"),
+    "genre": ("TCON", "©gen"),
+    "date": ("TDRC", "©day"),
+    "comment": ("COMM", "©cmt"),
+}
+ID3_TEXT_FRAMES = {"TIT2": TIT2, "TPE1": TPE1, "TPE2": TPE2, "TALB": TALB, "TCON": TCON,
+                   "TDRC": TDRC}  # fmt: skip
+MP4_URL_ATOM = "----:com.apple.iTunes:URL"
 
 
 #: Apple Podcasts' artwork rule: a square JPEG or PNG, 1400 to 3000 pixels a side.
@@ -106,17 +146,16 @@ class ChapterOrderedID3(ID3):
 
 def write_id3(path: Path, tags: EpisodeTags) -> None:
     id3 = ChapterOrderedID3()
-    id3.add(TIT2(encoding=3, text=tags.title))
-    id3.add(TPE1(encoding=3, text=tags.artist))
-    id3.add(TALB(encoding=3, text=tags.album))
-    id3.add(TCON(encoding=3, text="Podcast"))
-    id3.add(TLAN(encoding=3, text=language_code(tags.language)))
-    if tags.date:
-        id3.add(TDRC(encoding=3, text=tags.date[:19]))
+    lang = language_code(tags.language)
+    for name, value in tags.text_fields().items():
+        frame_id = TEXT_FIELDS[name][0]
+        if frame_id == "COMM":
+            id3.add(COMM(encoding=3, lang=lang, desc="", text=value))
+        else:
+            id3.add(ID3_TEXT_FRAMES[frame_id](encoding=3, text=value))
+    id3.add(TLAN(encoding=3, text=lang))
     if tags.url:
         id3.add(WOAS(url=tags.url))
-    if tags.description:
-        id3.add(COMM(encoding=3, lang=language_code(tags.language), desc="", text=tags.description))
     if tags.artwork:
         id3.add(
             APIC(
@@ -184,17 +223,12 @@ def write_mp4(path: Path, tags: EpisodeTags) -> None:
     if mp4.tags is None:
         mp4.add_tags()
     assert mp4.tags is not None
-    mp4.tags["©nam"] = [tags.title]
-    mp4.tags["©ART"] = [tags.artist]
-    mp4.tags["aART"] = [tags.artist]
-    mp4.tags["©alb"] = [tags.album]
-    mp4.tags["©gen"] = ["Podcast"]
-    if tags.date:
-        mp4.tags["©day"] = [tags.date[:19]]
+    for name, value in tags.text_fields().items():
+        mp4.tags[TEXT_FIELDS[name][1]] = [value]
     if tags.description:
         mp4.tags["desc"] = [tags.description]
     if tags.url:
-        mp4.tags["©cmt"] = [tags.url]
+        mp4.tags[MP4_URL_ATOM] = [MP4FreeForm(tags.url.encode("utf-8"))]
     if tags.artwork:
         kind = MP4Cover.FORMAT_PNG if tags.artwork.mime == "image/png" else MP4Cover.FORMAT_JPEG
         mp4.tags["covr"] = [MP4Cover(tags.artwork.data, imageformat=kind)]
