@@ -119,7 +119,7 @@ def render_page(tmp: Path, *extra: str | Path, page: Path = SEED) -> Rendered:
     out = tmp / "public"
     done = run_listen("render", page, "--out", out, "--config", CONFIG, *extra)
     manifests = [
-        p for p in (out / "episodes").glob("*.json") if not p.name.endswith(".chapters.json")
+        p for p in (out / "episodes").glob("*.json") if "." not in p.stem  # (a slug has none)
     ]
     assert len(manifests) == 1, manifests
     manifest = json.loads(manifests[0].read_text(encoding="utf-8"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import io
+import json
 import re
 import shutil
 import time
@@ -48,7 +49,9 @@ def test_feed_parses_with_podcast_clients(espeak_episode: Rendered) -> None:
         f"https://www.example-news.org/listen/episodes/{manifest['slug']}.chapters.json"
     )
     assert entry.podcast_chapters["type"] == "application/json+chapters"
-    assert entry.podcast_transcript["url"].endswith(f"episodes/{manifest['slug']}.vtt")
+    assert entry.podcast_transcript["url"].startswith(
+        f"https://www.example-news.org/listen/episodes/{manifest['slug']}."
+    )
     assert entry.published_parsed[:3] == (2024, 2, 15)
     assert pod["explicit"] is False and episode["explicit"] is False
     xml = (espeak_episode.out / "feed.xml").read_text(encoding="utf-8")
@@ -307,3 +310,26 @@ def test_slug_guids_survive_a_url_change(tmp_path: Path) -> None:
     run_listen("feed", "--out", out, "--config", config)
     again = etree.fromstring((out / "feed.xml").read_bytes()).find("channel/item/guid")
     assert again.text == guid.text
+
+
+def test_podlove_chapters_are_the_json_chapters(espeak_episode: Rendered) -> None:
+    manifest = espeak_episode.manifest
+    json_chapters = json.loads(
+        (espeak_episode.episodes / f"{manifest['slug']}.chapters.json").read_text("utf-8")
+    )["chapters"]
+    psc = "{http://podlove.org/simple-chapters}"
+    item = etree.fromstring((espeak_episode.out / "feed.xml").read_bytes()).find("channel/item")
+    (chapters,) = item.findall(f"{psc}chapters")
+    assert chapters.get("version") == "1.2"
+
+    def seconds(start: str) -> float:
+        hours, minutes, rest = start.split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(rest)
+
+    podlove = [(seconds(c.get("start")), c.get("title")) for c in chapters.iter(f"{psc}chapter")]
+    assert podlove == [(c["startTime"], c["title"]) for c in json_chapters]
+    assert len(podlove) == 3
+    pod, _ = parse_both(espeak_episode.out / "feed.xml")  # gPodder reads them
+    assert [(c["start"], c["title"]) for c in pod["episodes"][0]["chapters"]] == [
+        (int(start), title) for start, title in podlove
+    ]

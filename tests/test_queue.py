@@ -120,7 +120,7 @@ def manifests(out: Path) -> dict[str, dict]:
     return {
         path.stem: json.loads(path.read_text(encoding="utf-8"))
         for path in sorted((out / "episodes").glob("*.json"))
-        if not path.name.endswith(".chapters.json")
+        if "." not in path.stem  # not the chapters, not the JSON transcript
     }
 
 

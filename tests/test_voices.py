@@ -12,6 +12,7 @@ from pathlib import Path
 import feedparser
 import numpy as np
 import pytest
+import webvtt
 from helpers import ROOT, decode_pcm, ebur128, run_listen
 
 from listen.config import load_config
@@ -47,7 +48,7 @@ def heard(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
 
 def manifest_of(out: Path) -> dict:
     episodes = (out / "episodes").glob("*.json")
-    (path,) = (p for p in episodes if not p.name.endswith(".chapters.json"))
+    (path,) = (p for p in episodes if "." not in p.stem)  # not chapters, not a transcript
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -192,10 +193,13 @@ def test_a_second_voice_reads_the_quotations_at_the_same_loudness(tmp_path: Path
     ]
     assert voices["Work starts in June and should take eighteen months."] == "espeak-en-us"
     # The transcript names the speaker of every cue.
-    vtt = (out / "episodes" / f"{manifest['slug']}.vtt").read_text(encoding="utf-8")
-    cues = re.findall(r"^<v ([^>]+)>(.*)$", vtt, re.M)
-    assert [voice for voice, _ in cues] == [s["voice"] for s in manifest["sentences"]]
-    assert ("heart", "We have waited ten years for this pier.") in cues
+    captions = webvtt.read(out / "episodes" / f"{manifest['slug']}.vtt").captions
+    voice_at = {c.start_time.in_milliseconds(): c.voice for c in captions}
+    assert all(c.voice for c in captions)
+    assert [voice_at[s["start_ms"]] for s in manifest["sentences"]] == [
+        s["voice"] for s in manifest["sentences"]]  # fmt: skip
+    assert ("heart", "We have waited ten years for this pier.") in [
+        (c.voice, c.text) for c in captions]  # fmt: skip
     # Loudness: the episode at -16 LUFS, and each voice within 1 LU of the other.
     audio = out / "episodes" / manifest["audio"]
     assert ebur128(audio)[0] == pytest.approx(-16, abs=1.0)

@@ -30,15 +30,19 @@ from listen.config import FeedConfig, ShowConfig
 from listen.errors import ListenError
 from listen.playlist import write_playlist
 from listen.publish import EPISODES, Manifest, episode_date, load_manifests, newest_first
+from listen.transcripts import TRANSCRIPTS, vtt_time
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+PSC_NS = "http://podlove.org/simple-chapters"
 #: The namespace UUID the Podcasting 2.0 spec fixes for podcast:guid.
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 FEED_NAME = "feed.xml"
 #: Enclosure types by file extension: Apple documents `audio/x-m4a` for .m4a (the manifest's
 #: `mime_type` stays the registered `audio/mp4`, which browsers' players are given).
 ENCLOSURE_TYPES = {".mp3": "audio/mpeg", ".m4a": "audio/x-m4a"}
+#: Transcripts timed as captions (`rel="captions"`, which apps show in sync with the audio).
+CAPTION_TYPES = ("text/vtt", "application/x-subrip")
 _LAST_BUILD = re.compile(rb"<lastBuildDate>([^<]*)</lastBuildDate>")
 #: Apple Podcasts categories and their subcategories.
 APPLE_CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -120,7 +124,8 @@ class Podcast20EntryExtension(BaseEntryExtension):
 
     def __init__(self) -> None:
         self.chapters_url: str | None = None
-        self.transcript_url: str | None = None
+        #: (url, type) of each transcript, captions (WebVTT) first.
+        self.transcripts: list[tuple[str, str]] = []
         self.language: str | None = None
 
     def extend_rss(self, entry):  # type: ignore[no-untyped-def]
@@ -128,12 +133,42 @@ class Podcast20EntryExtension(BaseEntryExtension):
             chapters = xml_elem(f"{{{PODCAST_NS}}}chapters", entry)
             chapters.attrib["url"] = self.chapters_url
             chapters.attrib["type"] = "application/json+chapters"
-        if self.transcript_url:
+        for url, kind in self.transcripts:
             transcript = xml_elem(f"{{{PODCAST_NS}}}transcript", entry)
-            transcript.attrib["url"] = self.transcript_url
-            transcript.attrib["type"] = "text/vtt"
+            transcript.attrib["url"] = url
+            transcript.attrib["type"] = kind
             if self.language:
                 transcript.attrib["language"] = self.language
+            if kind in CAPTION_TYPES:
+                transcript.attrib["rel"] = "captions"
+        return entry
+
+
+class PodloveExtension(BaseExtension):
+    """Declares the Podlove Simple Chapters namespace on the feed."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"psc": PSC_NS}
+
+
+class PodloveEntryExtension(BaseEntryExtension):
+    """`<psc:chapters>`: the chapters inside the item, for the apps and parsers that read only
+    Podlove Simple Chapters (gPodder among them); the same chapters as the JSON chapters."""
+
+    def __init__(self) -> None:
+        #: (start ms, title, image URL or None) of each chapter.
+        self.chapters: list[tuple[int, str, str | None]] = []
+
+    def extend_rss(self, entry):  # type: ignore[no-untyped-def]
+        if self.chapters:
+            chapters = xml_elem(f"{{{PSC_NS}}}chapters", entry)
+            chapters.attrib["version"] = "1.2"
+            for start_ms, title, image in self.chapters:
+                chapter = xml_elem(f"{{{PSC_NS}}}chapter", chapters)
+                chapter.attrib["start"] = vtt_time(start_ms)  # (the same HH:MM:SS.mmm)
+                chapter.attrib["title"] = xml_safe(title)
+                if image:
+                    chapter.attrib["image"] = image
         return entry
 
 
@@ -209,6 +244,7 @@ def build_feed(
     fg.register_extension(
         "itunes_explicit", ItunesExplicitExtension, ItunesExplicitEntryExtension, atom=False
     )
+    fg.register_extension("psc", PodloveExtension, PodloveEntryExtension, atom=False)
     fg.title(xml_safe(show.title))
     # feedgen's RSS <link> is the last link given: the site, after the self link.
     fg.link(href=feed_url, rel="self", type="application/rss+xml")
@@ -262,8 +298,12 @@ def build_feed(
         entry.podcast.itunes_episode_type("full")
         entry.itunes_explicit.explicit = show.explicit
         entry.podcast20.chapters_url = episode_url(show, f"{manifest.slug}.chapters.json")
-        entry.podcast20.transcript_url = episode_url(show, f"{manifest.slug}.vtt")
+        entry.podcast20.transcripts = [
+            (episode_url(show, f"{manifest.slug}{suffix}"), kind)
+            for suffix, (kind, _make) in TRANSCRIPTS.items()
+        ]
         entry.podcast20.language = manifest.language
+        entry.psc.chapters = [(c.start_ms, c.title, None) for c in manifest.chapters]
     fg.lastBuildDate(built or datetime.now(UTC).replace(microsecond=0))
     return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
 

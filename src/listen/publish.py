@@ -2,7 +2,10 @@
 
 DIR/episodes/<slug>.<mp3|m4a>      the tagged audio
 DIR/episodes/<slug>.chapters.json  Podcasting 2.0 JSON chapters (version 1.2.0)
-DIR/episodes/<slug>.vtt            WebVTT transcript, one cue per sentence, its voice in <v>
+DIR/episodes/<slug>.vtt            WebVTT transcript, its speakers in <v> (listen.transcripts)
+DIR/episodes/<slug>.srt            ... as SubRip
+DIR/episodes/<slug>.transcript.json  ... as the Podcasting 2.0 JSON transcript
+DIR/episodes/<slug>.transcript.html  ... as HTML, headings as headings
 DIR/episodes/<slug>.json           the manifest, written last: an episode exists once it does
 """
 
@@ -22,6 +25,7 @@ from listen.atomic import atomic_path, write_bytes_if_changed, write_text
 from listen.errors import ListenError
 from listen.mix import MixedAudio, TimedChapter, TimedSentence
 from listen.script import PageBlock
+from listen.transcripts import TRANSCRIPTS
 
 EPISODES = "episodes"
 MAX_SLUG_CHARS = 80
@@ -166,38 +170,14 @@ def chapters_json(manifest: Manifest, show_title: str) -> dict:
     return data
 
 
-def vtt_time(ms: int) -> str:
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
-
-
-def vtt_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def webvtt(sentences: tuple[TimedSentence, ...]) -> str:
-    """One cue per sentence, its speaker marked with a voice span (`<v heart>`), which is how
-    Apple Podcasts and browsers show who speaks."""
-    cues = ["WEBVTT", ""]
-    for number, sentence in enumerate(sentences, start=1):
-        speaker = f"<v {vtt_escape(sentence.voice)}>" if sentence.voice else ""
-        cues += [
-            str(number),
-            f"{vtt_time(sentence.start_ms)} --> {vtt_time(sentence.end_ms)}",
-            speaker + vtt_escape(sentence.text),
-            "",
-        ]
-    return "\n".join(cues)
-
-
 def episode_paths(out: Path, slug: str, fmt: str) -> dict[str, Path]:
+    """The episode's files: the audio, chapters, each transcript (by its suffix), manifest."""
     folder = out / EPISODES
     return {
         "audio": folder / f"{slug}.{fmt}",
         "chapters": folder / f"{slug}.chapters.json",
         "vtt": folder / f"{slug}.vtt",
+        **{suffix: folder / f"{slug}{suffix}" for suffix in TRANSCRIPTS if suffix != ".vtt"},
         "manifest": folder / f"{slug}.json",
     }
 
@@ -215,7 +195,8 @@ def publish_episode(out: Path, manifest: Manifest, audio: MixedAudio, show_title
         with atomic_path(paths["audio"]) as tmp:
             shutil.copyfile(audio.path, tmp)
         write_text(paths["chapters"], dumps(chapters_json(manifest, show_title)))
-        write_text(paths["vtt"], webvtt(manifest.sentences))
+        for suffix, (_type, make) in TRANSCRIPTS.items():
+            write_text(paths["vtt" if suffix == ".vtt" else suffix], make(manifest, show_title))
         write_text(paths["manifest"], dumps(manifest.to_json()))
     except OSError as exc:
         raise ListenError(f"cannot write to {out}: {exc.strerror or exc}") from None
@@ -238,11 +219,15 @@ def publish_artwork(out: Path, artwork: Path) -> None:
     write_bytes_if_changed(out / artwork.name, artwork.read_bytes())
 
 
+def manifest_paths(out: Path) -> list[Path]:
+    """The episodes' manifests: `<slug>.json` (a slug has no dot; the chapters and the JSON
+    transcript have one more suffix)."""
+    return [path for path in sorted((out / EPISODES).glob("*.json")) if "." not in path.stem]
+
+
 def load_manifests(out: Path) -> list[Manifest]:
     manifests = []
-    for path in sorted((out / EPISODES).glob("*.json")):
-        if path.name.endswith(".chapters.json"):
-            continue
+    for path in manifest_paths(out):
         try:
             manifests.append(Manifest.from_json(json.loads(path.read_text(encoding="utf-8"))))
         except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -142,7 +142,7 @@ class FolderDestination:
             manifest is None
             or not paths["audio"].is_file()
             or paths["audio"].stat().st_size != manifest.audio_bytes
-            or not all(paths[name].is_file() for name in ("chapters", "vtt"))
+            or not all(path.is_file() for name, path in paths.items() if name != "audio")
         ):
             return None
         return manifest
