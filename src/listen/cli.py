@@ -317,10 +317,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
     page = args.page if is_url(args.page) else Path(args.page)
     script = script_page(page, config)
     snippet = page_snippet(script, Path(urlsplit(args.page).path or "page"), config.show)
+    feeds = config.feed.feeds
     render = {
-        "json": script_as_json,
-        "text": script_as_text,
-        "markdown": lambda script: script_as_markdown(script, snippet),
+        "json": lambda script: script_as_json(script, feeds),
+        "text": lambda script: script_as_text(script, feeds),
+        "markdown": lambda script: script_as_markdown(script, snippet, feeds),
     }
     output = render[args.format](script)
     sys.stdout.write(
@@ -496,7 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--voice", help="voice preset or system:LANGUAGE (default: the page's "
                         "language picks it; see listen voices)")
     render.add_argument("--format", choices=AUDIO_FORMATS, help="audio format (default: mp3)")
-    render.add_argument("--no-feed", action="store_true", help="do not rebuild DIR/feed.xml")
+    render.add_argument("--no-feed", action="store_true", help="do not rebuild the feeds")
     render.add_argument("--jobs", type=number(1), metavar="N",
                         help="worker processes (default: cores)")  # fmt: skip
     render.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
@@ -547,7 +548,7 @@ def build_parser() -> argparse.ArgumentParser:
     voices = with_config(sub.add_parser("voices", help="list voice presets and system voices"))
     voices.set_defaults(func=cmd_voices)
 
-    feed = with_config(sub.add_parser("feed", help="rebuild DIR/feed.xml"))
+    feed = with_config(sub.add_parser("feed", help="rebuild feed.xml, the [[feeds]], the playlist"))
     feed.add_argument("--out", default="public", metavar="DIR", help="output folder")
     feed.set_defaults(func=cmd_feed)
 

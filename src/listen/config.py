@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,78 @@ class ShowConfig:
 
 
 @dataclass(frozen=True)
+class SectionFeed:
+    """One `[[feeds]]` table: a feed of its own (`feeds/<name>.xml`) listing the episodes whose
+    article matches its filter: any of its `sections` (the article's section or category),
+    any of its `tags` (tags, keywords) and any of its `authors`; every list given must match,
+    names compared without regard to case."""
+
+    name: str
+    title: str
+    description: str = ""
+    #: Its own artwork (else the show's).
+    artwork: Path | None = None
+    sections: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+
+    def lists(self, categories: Sequence[str], tags: Sequence[str], authors: Sequence[str]
+              ) -> bool:  # fmt: skip
+        """Whether an article with these sections/categories, tags and authors is listed."""
+        wanted = ((self.sections, categories), (self.tags, tags), (self.authors, authors))
+        return all(
+            not names or {_folded(n) for n in names} & {_folded(v) for v in values}
+            for names, values in wanted
+        )
+
+
+def _folded(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+FEED_NAME_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+FEED_FILTERS = ("sections", "tags", "authors")
+
+
+def parse_feeds(tables: Any, base_dir: Path) -> tuple[SectionFeed, ...]:
+    """The `[[feeds]]` tables, checked: a unique name of a-z, 0-9 and dashes, a title, and at
+    least one filter."""
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ListenError("feeds must be [[feeds]] tables")
+    feeds: list[SectionFeed] = []
+    for number, table in enumerate(tables, start=1):
+        where = f"[[feeds]] #{number}"
+        table = _known(SectionFeed, table, where)
+        name = table.get("name")
+        if not isinstance(name, str) or not FEED_NAME_PATTERN.fullmatch(name):
+            raise ListenError(f"{where}: name must be a-z, 0-9 and dashes (it names "
+                              f"feeds/NAME.xml), not {name!r}")  # fmt: skip
+        where = f"[[feeds]] {name}"
+        if any(feed.name == name for feed in feeds):
+            raise ListenError(f"{where}: two feeds have this name")
+        if not isinstance(table.get("title"), str) or not table["title"].strip():
+            raise ListenError(f"{where}: a title is required")
+        for key in FEED_FILTERS:
+            value = table.get(key, ())
+            value = [value] if isinstance(value, str) else value
+            if not isinstance(value, list | tuple) or not all(
+                isinstance(v, str) and v.strip() for v in value
+            ):
+                raise ListenError(f"{where}: {key} must be a list of names")
+            table[key] = tuple(value)
+        if not any(table[key] for key in FEED_FILTERS):
+            raise ListenError(f"{where}: give sections, tags or authors to select its episodes")
+        if table.get("artwork"):
+            table["artwork"] = (base_dir / table["artwork"]).resolve()
+            if table["artwork"].suffix.lower() not in (".png", ".jpg", ".jpeg"):
+                raise ListenError(f"{where}: artwork must be a .png or .jpg file")
+        if not isinstance(table.get("description", ""), str):
+            raise ListenError(f"{where}: description must be text")
+        feeds.append(SectionFeed(**table))
+    return tuple(feeds)
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     #: Item guid: "url" (the canonical URL, a permalink) or "slug" (a UUID made from the feed's
     #: podcast:guid and the episode slug, stable even if the article's URL changes).
@@ -46,6 +119,8 @@ class FeedConfig:
     max_items: int = 0
     #: podcast:locked: ask other platforms not to import the feed.
     locked: bool = False
+    #: The site's section, tag and author feeds (`[[feeds]]`), beside feed.xml.
+    feeds: tuple[SectionFeed, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -274,6 +349,9 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
     feed_table = _known(FeedConfig, data.get("feed", {}), "[feed]")
     if feed_table.get("guid", "url") not in ("url", "slug"):
         raise ListenError('[feed] guid must be "url" or "slug"')
+    if "feeds" in feed_table:
+        raise ListenError("[feed]: section feeds are [[feeds]] tables of their own")
+    feed_table["feeds"] = parse_feeds(data.get("feeds", []), base_dir)
     queue_table = _known(QueueConfig, data.get("queue", {}), "[queue]")
     for key, low in (("visibility_timeout", 1), ("max_retries", 0), ("retry_delay", 0),
                      ("keep_days", 0)):  # fmt: skip

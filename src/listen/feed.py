@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -26,10 +27,11 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from listen.atomic import locked, remove_stale_temps, write_bytes_if_changed
-from listen.config import FeedConfig, ShowConfig
+from listen.config import FeedConfig, SectionFeed, ShowConfig
 from listen.errors import ListenError
-from listen.playlist import write_playlist
+from listen.playlist import FeedList, write_playlist
 from listen.publish import EPISODES, Manifest, episode_date, load_manifests, newest_first
+from listen.tag import load_artwork
 from listen.transcripts import TRANSCRIPTS, vtt_time
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
@@ -38,6 +40,8 @@ PSC_NS = "http://podlove.org/simple-chapters"
 #: The namespace UUID the Podcasting 2.0 spec fixes for podcast:guid.
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 FEED_NAME = "feed.xml"
+#: The folder of the section, tag and author feeds (`[[feeds]]`): feeds/<name>.xml.
+FEEDS = "feeds"
 #: Enclosure types by file extension: Apple documents `audio/x-m4a` for .m4a (the manifest's
 #: `mime_type` stays the registered `audio/mp4`, which browsers' players are given).
 ENCLOSURE_TYPES = {".mp3": "audio/mpeg", ".m4a": "audio/x-m4a"}
@@ -235,9 +239,14 @@ def build_feed(
     show: ShowConfig,
     feed: FeedConfig,
     built: datetime | None = None,
+    section: SectionFeed | None = None,
 ) -> bytes:
-    """The feed's bytes; `built` is its lastBuildDate (default: now)."""
-    feed_url = urljoin(base_url(show), FEED_NAME)
+    """The feed's bytes: the show's feed.xml, or with `section` one of its `[[feeds]]` (the
+    episodes it selects, its own title, artwork and podcast:guid); `built` is its
+    lastBuildDate (default: now)."""
+    main_url = urljoin(base_url(show), FEED_NAME)
+    feed_url = urljoin(base_url(show), section_feed_path(section.name)) if section else main_url
+    title = section.title if section else show.title
     fg = FeedGenerator()
     fg.load_extension("podcast")
     fg.register_extension("podcast20", Podcast20Extension, Podcast20EntryExtension, atom=False)
@@ -245,11 +254,12 @@ def build_feed(
         "itunes_explicit", ItunesExplicitExtension, ItunesExplicitEntryExtension, atom=False
     )
     fg.register_extension("psc", PodloveExtension, PodloveEntryExtension, atom=False)
-    fg.title(xml_safe(show.title))
+    fg.title(xml_safe(title))
     # feedgen's RSS <link> is the last link given: the site, after the self link.
     fg.link(href=feed_url, rel="self", type="application/rss+xml")
     fg.link(href=show.site_url, rel="alternate")
-    fg.description(xml_safe(show.description or show.title))
+    description = section.description if section else show.description
+    fg.description(xml_safe(description or title))
     fg.language(show.language)
     fg.generator("listen")
     fg.docs(None)
@@ -264,13 +274,17 @@ def build_feed(
     fg.podcast.itunes_category(show.category, show.subcategory or None)
     fg.itunes_explicit.explicit = show.explicit
     fg.podcast.itunes_type("episodic")
-    if show.artwork:
-        artwork_url = urljoin(base_url(show), Path(show.artwork).name)
+    artwork = artwork_path(section) if section and section.artwork else None
+    if artwork or show.artwork:
+        artwork_url = urljoin(base_url(show), artwork or Path(str(show.artwork)).name)
         fg.podcast.itunes_image(artwork_url)
-        fg.image(url=artwork_url, title=xml_safe(show.title), link=show.site_url)
-    channel_guid = podcast_guid(feed_url)
-    fg.podcast20.guid = channel_guid
+        fg.image(url=artwork_url, title=xml_safe(title), link=show.site_url)
+    fg.podcast20.guid = podcast_guid(feed_url)
     fg.podcast20.locked = (feed.locked, show.owner_email)
+    # An episode has one guid in every feed that lists it: the show feed's.
+    channel_guid = podcast_guid(main_url)
+    if section:
+        manifests = selected(manifests, section)
 
     ordered = newest_first(manifests)
     if feed.max_items:
@@ -319,25 +333,77 @@ def last_build_date(data: bytes) -> datetime | None:
 
 
 def updated_feed(previous: bytes | None, manifests: list[Manifest], show: ShowConfig,
-                 feed: FeedConfig, now: datetime | None = None) -> bytes:  # fmt: skip
+                 feed: FeedConfig, now: datetime | None = None,
+                 section: SectionFeed | None = None) -> bytes:  # fmt: skip
     """The feed to publish: `previous` itself when nothing but the build date would change,
     else a feed built `now`."""
     before = last_build_date(previous) if previous else None
     if before is not None:
-        same = build_feed(manifests, show, feed, built=before)
+        same = build_feed(manifests, show, feed, built=before, section=section)
         if same == previous:
             return previous
-    return build_feed(manifests, show, feed, built=now or datetime.now(UTC).replace(microsecond=0))
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    return build_feed(manifests, show, feed, built=now, section=section)
+
+
+def section_feed_path(name: str) -> str:
+    return f"{FEEDS}/{name}.xml"
+
+
+def artwork_path(section: SectionFeed) -> str:
+    """Where a section feed's own artwork is published (beside its feed, named for it)."""
+    suffix = section.artwork.suffix.lower() if section.artwork else ""
+    return f"{FEEDS}/{section.name}{suffix}"
+
+
+def _write_feed_file(path: Path, make: Callable[[bytes | None], bytes]) -> None:
+    """Write `make(previous bytes)` to `path` unless it holds that already."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path.parent, prefix=f".{path.name}.", older_than_seconds=0)
+    previous = path.read_bytes() if path.is_file() else None
+    write_bytes_if_changed(path, make(previous))
 
 
 def write_feed(out: Path, show: ShowConfig, feed: FeedConfig, lock: Path) -> Path:
-    """Rebuild DIR/feed.xml and DIR/playlist.json from the manifests in DIR, holding `lock`
-    (outside DIR); unchanged input, unchanged bytes."""
+    """Rebuild DIR/feed.xml, each `[[feeds]]` feed (DIR/feeds/<name>.xml, and its artwork) and
+    DIR/playlist.json from the manifests in DIR, holding `lock` (outside DIR); unchanged
+    input, unchanged bytes. A section feed no longer configured is removed."""
     path = out / FEED_NAME
     with locked(lock):
-        remove_stale_temps(out, prefix=f".{FEED_NAME}.", older_than_seconds=0)
         manifests = load_manifests(out)
-        previous = path.read_bytes() if path.is_file() else None
-        write_bytes_if_changed(path, updated_feed(previous, manifests, show, feed))
-        write_playlist(out, show, manifests)
+        _write_feed_file(path, lambda previous: updated_feed(previous, manifests, show, feed))
+        for section in feed.feeds:
+
+            def make(previous: bytes | None, section: SectionFeed = section) -> bytes:
+                return updated_feed(previous, manifests, show, feed, section=section)
+
+            _write_feed_file(out / section_feed_path(section.name), make)
+            if section.artwork:  # checked as the show's is (square, 1400-3000 px)
+                write_bytes_if_changed(out / artwork_path(section),
+                                       load_artwork(section.artwork).data)  # fmt: skip
+        _remove_stale_feeds(out, feed)
+        lists = [FeedList(s.name, s.title, selected(manifests, s)) for s in feed.feeds]
+        write_playlist(out, show, manifests, lists)
     return path
+
+
+def selected(manifests: list[Manifest], section: SectionFeed) -> list[Manifest]:
+    """The episodes a section feed lists."""
+    return [m for m in manifests if section.lists(m.categories, m.tags, m.authors)]
+
+
+def _remove_stale_feeds(out: Path, feed: FeedConfig) -> None:
+    folder = out / FEEDS
+    if not folder.is_dir():
+        return
+    keep = {section_feed_path(s.name) for s in feed.feeds}
+    keep |= {artwork_path(s) for s in feed.feeds if s.artwork}
+    for stale in folder.iterdir():
+        if (
+            stale.is_file()
+            and f"{FEEDS}/{stale.name}" not in keep
+            and not stale.name.startswith(".")
+        ):
+            stale.unlink(missing_ok=True)
+    if not any(folder.iterdir()):
+        folder.rmdir()

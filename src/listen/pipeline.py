@@ -213,6 +213,9 @@ def render(
     destination = open_destination(out, config.state.dir)
     destination.check()
     artwork = load_artwork(config.show.artwork) if config.show.artwork else None
+    for section in config.feed.feeds:  # a bad section artwork fails before any work
+        if section.artwork:
+            load_artwork(section.artwork)
     if feed:
         check_category(config.show)
     cache = cache if cache is not None else TakeCache(config.cache.dir)
@@ -280,7 +283,8 @@ def render_key(job: _Job, takes: Sequence[TakeRef], config: SiteConfig, fmt: str
         "voices": [s.voice for s in job.script.sentences],
         "takes": [t.key for t in takes], "render": asdict(config.render),
         "article": [article.title, article.byline, article.published, article.url,
-                    article.language, article.summary],
+                    article.language, article.summary, article.categories, article.tags,
+                    article.authors],
         "chapters": [c.title for c in job.script.chapters],
         "sentences": [s.text for s in job.script.sentences],
         "blocks": [[asdict(b) for b in job.script.blocks],
@@ -333,6 +337,9 @@ def _publish(job: _Job, destination: Destination, config: SiteConfig, fmt: str) 
         audio_bytes=job.audio.path.stat().st_size,
         added=added,
         render_key=job.render_key,
+        categories=article.categories,
+        tags=article.tags,
+        authors=article.authors,
     )
     manifest_at, audio_at = destination.publish_episode(manifest, job.audio, config.show)
     return RenderResult(

@@ -89,6 +89,10 @@ class Manifest:
     #: The page's blocks that the sentences read (kind and text fingerprint), for on-page
     #: read-along; each sentence's `block` indexes into them.
     blocks: tuple[PageBlock, ...] = ()
+    #: The article's sections or categories, tags and authors (what `[[feeds]]` select on).
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return {
@@ -107,6 +111,9 @@ class Manifest:
             "summary": self.summary,
             "added": self.added,
             "render_key": self.render_key,
+            "categories": list(self.categories),
+            "tags": list(self.tags),
+            "authors": list(self.authors),
             "chapters": [
                 {"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms}
                 for c in self.chapters
@@ -129,6 +136,8 @@ class Manifest:
             mime_type=data.get("mime_type", "audio/mpeg"),
             audio_bytes=int(data.get("audio_bytes", 0)), added=data.get("added"),
             render_key=data.get("render_key"),
+            categories=_strings(data.get("categories")), tags=_strings(data.get("tags")),
+            authors=_strings(data.get("authors")),
             chapters=tuple(TimedChapter(c["title"], int(c["start_ms"]), int(c["end_ms"]))
                            for c in data["chapters"]),
             sentences=tuple(TimedSentence(s["text"], int(s["start_ms"]), int(s["end_ms"]),
@@ -137,6 +146,10 @@ class Manifest:
                             for s in data["sentences"]),
             blocks=tuple(PageBlock(b["kind"], b["fingerprint"]) for b in data.get("blocks", ())),
         )  # fmt: skip
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
 
 def episode_date(manifest: Manifest) -> datetime:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from listen.config import SectionFeed
 from listen.script import Script
 
 
@@ -10,7 +13,32 @@ def quote_voices(script: Script) -> list[str]:
     return sorted({s.voice for s in script.sentences if s.voice and s.voice != script.voice})
 
 
-def script_as_json(script: Script) -> dict:
+def listing_feeds(script: Script, feeds: Sequence[SectionFeed]) -> list[str]:
+    """The feeds that will list the article: feed.xml, and each `[[feeds]]` that selects it."""
+    a = script.article
+    return ["feed.xml"] + [
+        f"feeds/{f.name}.xml" for f in feeds if f.lists(a.categories, a.tags, a.authors)
+    ]
+
+
+def facts(script: Script, feeds: Sequence[SectionFeed]) -> list[tuple[str, str]]:
+    article = script.article
+    pairs = (
+        ("By", article.byline),
+        ("Published", article.published),
+        ("Language", article.language),
+        ("URL", article.url),
+        ("Section", ", ".join(article.categories)),
+        ("Tags", ", ".join(article.tags)),
+        ("Picture", article.image),
+        ("Voice", script.voice),
+        ("Quotations", ", ".join(quote_voices(script))),
+        ("Feeds", ", ".join(listing_feeds(script, feeds))),
+    )
+    return [(label, value) for label, value in pairs if value]
+
+
+def script_as_json(script: Script, feeds: Sequence[SectionFeed] = ()) -> dict:
     article = script.article
     return {
         "title": article.title,
@@ -18,6 +46,11 @@ def script_as_json(script: Script) -> dict:
         "published": article.published,
         "language": article.language,
         "url": article.url,
+        "sections": list(article.categories),
+        "tags": list(article.tags),
+        "authors": list(article.authors),
+        "image": article.image,
+        "feeds": listing_feeds(script, feeds),
         "voice": script.voice,
         "quote_voice": next(iter(quote_voices(script)), None),
         "chapters": [
@@ -31,42 +64,23 @@ def script_as_json(script: Script) -> dict:
     }
 
 
-def script_as_text(script: Script) -> str:
+def script_as_text(script: Script, feeds: Sequence[SectionFeed] = ()) -> str:
     article = script.article
     lines = [article.title, "=" * min(len(article.title), 80)]
-    for label, value in (
-        ("By", article.byline),
-        ("Published", article.published),
-        ("Language", article.language),
-        ("URL", article.url),
-        ("Voice", script.voice),
-        ("Quotations", ", ".join(quote_voices(script))),
-    ):
-        if value:
-            lines.append(f"{label}: {value}")
+    lines += [f"{label}: {value}" for label, value in facts(script, feeds)]
     for number, chapter in enumerate(script.chapters, start=1):
         lines += ["", f"[Chapter {number}] {chapter.title}", ""]
         lines += [p + "\n" for p in chapter.paragraphs]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def script_as_markdown(script: Script, snippet: str | None = None) -> str:
+def script_as_markdown(script: Script, snippet: str | None = None,
+                       feeds: Sequence[SectionFeed] = ()) -> str:  # fmt: skip
     article = script.article
     lines = [f"# {article.title}", ""]
-    facts = [
-        f"**{label}:** {value}"
-        for label, value in (
-            ("By", article.byline),
-            ("Published", article.published),
-            ("Language", article.language),
-            ("URL", article.url),
-            ("Voice", script.voice),
-            ("Quotations", ", ".join(quote_voices(script))),
-        )
-        if value
-    ]
-    if facts:
-        lines += ["  \n".join(facts), ""]
+    shown = [f"**{label}:** {value}" for label, value in facts(script, feeds)]
+    if shown:
+        lines += ["  \n".join(shown), ""]
     for number, chapter in enumerate(script.chapters, start=1):
         lines += [f"## {number}. {chapter.title}", ""]
         for paragraph in chapter.paragraphs:

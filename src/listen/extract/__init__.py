@@ -139,6 +139,10 @@ def _extract(root: Element, source: str, rules: ExtractRules) -> Article:
         url=meta.url,
         summary=meta.summary or _first_sentences(sections),
         site_name=meta.site_name,
+        categories=meta.categories,
+        tags=meta.tags,
+        authors=meta.authors,
+        image=meta.image,
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from lxml import etree
@@ -37,6 +37,14 @@ class Metadata:
     url: str | None
     summary: str | None
     site_name: str | None
+    #: The article's sections or categories (JSON-LD articleSection, article:section...).
+    categories: tuple[str, ...] = ()
+    #: Its tags and keywords (JSON-LD keywords, article:tag, news_keywords, keywords).
+    tags: tuple[str, ...] = ()
+    #: Its authors, one name each (the byline joins them).
+    authors: tuple[str, ...] = ()
+    #: Its lead picture's address as the page gives it (og:image, JSON-LD image...).
+    image: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,10 @@ class Head:
     title: str | None
     canonical: str | None
     lang: str | None
+    #: Every value of each meta tag (`article:tag` comes once per tag).
+    meta_all: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The page's <base href>, if any.
+    base: str | None = None
 
     def get(self, *keys: str) -> str | None:
         for key in keys:
@@ -65,9 +77,13 @@ class Head:
                 return self.meta[key]
         return None
 
+    def get_all(self, *keys: str) -> list[str]:
+        return [value for key in keys for value in self.meta_all.get(key, ())]
+
 
 def read_head(root: Element) -> Head:
     meta: dict[str, str] = {}
+    meta_all: dict[str, list[str]] = {}
     for tag in root.iter("meta"):
         content = clean_text(tag.get("content") or "")
         if not content:
@@ -76,6 +92,7 @@ def read_head(root: Element) -> Head:
             key = (tag.get(attr) or "").strip().lower()
             if key:
                 meta.setdefault(key, content)
+                meta_all.setdefault(key, []).append(content)
     objects: list[dict] = []
     for script in root.iter("script"):
         if "ld+json" in (script.get("type") or "").lower():
@@ -90,12 +107,15 @@ def read_head(root: Element) -> Head:
         ),
         None,
     )
+    base = next((b.get("href") for b in root.iter("base") if b.get("href")), None)
     return Head(
         meta=meta,
         json_ld=tuple(objects),
         title=title or None,
         canonical=canonical,
         lang=root.get("lang") or root.get("xml:lang"),
+        meta_all={key: tuple(values) for key, values in meta_all.items()},
+        base=base,
     )
 
 
@@ -248,6 +268,15 @@ def read_metadata(root: Element, head: Head, pinned: Element | None = None) -> M
     )
     site_name = head.get("og:site_name") or (_names(ld.get("publisher"))[:1] or [None])[0]
     return Metadata(
+        categories=_distinct([*_terms(ld.get("articleSection")), *head.get_all(*CATEGORY_KEYS)]),
+        tags=_distinct(
+            [
+                *_terms(ld.get("keywords"), split=True),
+                *(t for v in head.get_all(*TAG_KEYS) for t in _terms(v, split=True)),
+            ]
+        ),
+        authors=_distinct(authors) or ((byline,) if byline else ()),
+        image=_image(ld, head),
         pinned_title=pinned_title or None,
         titles=tuple(dict.fromkeys(clean_text(t) for t in titles if t and clean_text(t))),
         byline=byline,
@@ -257,6 +286,54 @@ def read_metadata(root: Element, head: Head, pinned: Element | None = None) -> M
         summary=clean_text(summary) if summary else None,
         site_name=site_name,
     )
+
+
+CATEGORY_KEYS = ("article:section", "section", "category", "parsely-section", "dc.subject")
+TAG_KEYS = ("article:tag", "news_keywords", "keywords", "parsely-tags")
+IMAGE_KEYS = ("og:image:secure_url", "og:image", "og:image:url", "twitter:image",
+              "twitter:image:src")  # fmt: skip
+
+
+def _terms(value: object, split: bool = False) -> list[str]:
+    """Names in a JSON-LD or meta value: a string (comma-separated when `split`), a list, a
+    DefinedTerm's name."""
+    if isinstance(value, str):
+        return value.split(",") if split else [value]
+    if isinstance(value, dict):
+        return _terms(value.get("name"), split)
+    if isinstance(value, list):
+        return [term for item in value for term in _terms(item, split)]
+    return []
+
+
+def _distinct(values: list[str]) -> tuple[str, ...]:
+    """Cleaned, without empty ones or repeats (case aside), in order."""
+    seen: dict[str, str] = {}
+    for value in values:
+        text = clean_text(value)
+        if text and len(text) <= 200:
+            seen.setdefault(text.casefold(), text)
+    return tuple(seen.values())
+
+
+def _image(ld: dict, head: Head) -> str | None:
+    """The lead picture the page declares: Open Graph's (or Twitter's), else JSON-LD's image
+    (a URL, an ImageObject, a list) or thumbnail."""
+    for candidate in (head.get(*IMAGE_KEYS), *_image_urls(ld.get("image")),
+                      *_image_urls(ld.get("thumbnailUrl"))):  # fmt: skip
+        if candidate and candidate.strip():
+            return candidate.strip()
+    return None
+
+
+def _image_urls(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return _image_urls(value.get("url") or value.get("contentUrl"))
+    if isinstance(value, list):
+        return [url for item in value for url in _image_urls(item)]
+    return []
 
 
 def html_text(markup: str) -> str:

@@ -32,3 +32,11 @@ class Article:
     url: str | None = None
     summary: str | None = None
     site_name: str | None = None
+    #: The article's sections or categories, tags or keywords, and authors, as its metadata
+    #: names them (what `[[feeds]]` filters on).
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    #: The lead picture's address (og:image, JSON-LD image, else the first figure's), resolved
+    #: against the page's URL; a relative path when the page is a local file with no URL.
+    image: str | None = None
