@@ -36,6 +36,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers import free_port  # noqa: E402  (shared with the tests)
 
+from listen.lifeline import CHILD_PROCESS  # noqa: E402
+
 SEED = ROOT / "samples" / "seed-article.html"
 TOKEN = "bench-token-" + "z" * 24
 SECRET = "bench-secret"
@@ -137,7 +139,7 @@ def main() -> None:
         api = subprocess.Popen([sys.executable, "-m", "listen", "api", "--config", str(config),
                                 "--out", str(folder / "public"), "--port", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                               start_new_session=True)  # fmt: skip
+                               start_new_session=True, **CHILD_PROCESS)  # fmt: skip
         auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
         try:
             deadline = time.monotonic() + 60

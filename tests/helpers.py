@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from listen.lifeline import CHILD_PROCESS
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 CONFIG = SAMPLES / "listen.toml"
@@ -251,7 +253,7 @@ def start_redis(folder: Path, timeout: float = 10) -> tuple[subprocess.Popen, st
     server = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", str(folder)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **CHILD_PROCESS,
     )  # fmt: skip
     deadline = time.monotonic() + timeout
     while True:
@@ -275,7 +277,7 @@ class Worker:
             [sys.executable, "-m", "listen", "worker", "--config", str(config),
              "--concurrency", str(concurrency), "--hostname", self.name],
             stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "PYTHONPATH": path},
+            env={**os.environ, "PYTHONPATH": path}, **CHILD_PROCESS,
         )  # fmt: skip
 
     def wait_ready(self, timeout: float = 60) -> None:

@@ -36,6 +36,7 @@ from helpers import (
     write_articles,
 )
 
+from listen.lifeline import CHILD_PROCESS
 from listen.serve import make_server
 
 TOKEN = "test-token-" + "x" * 20
@@ -125,6 +126,7 @@ class Site:
              str(self.out), "--port", str(self.port)],
             stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, "LISTEN_API_TOKENS": f"another-token,{TOKEN}", **(env or {})},
+            **CHILD_PROCESS,  # a test run killed outright must not leave its API running
         )  # fmt: skip
         self.client = httpx.Client(base_url=self.url, timeout=30)
         deadline = time.monotonic() + 60

@@ -22,6 +22,7 @@ from helpers import Rendered, free_port
 from lxml import etree
 from test_player import Attributes
 
+from listen.lifeline import CHILD_PROCESS
 from listen.serve import make_server
 
 
@@ -280,7 +281,7 @@ def test_listen_serve_says_the_feed_is_a_preview(espeak_episode: Rendered) -> No
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "listen", "serve", "--out",
                                str(espeak_episode.out), "--port", str(port)],
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+                              stdout=subprocess.PIPE, text=True, **CHILD_PROCESS)  # fmt: skip
     try:
         lines = [server.stdout.readline() for _ in range(3)]  # type: ignore[union-attr]
     finally:
