@@ -132,8 +132,8 @@ _WORD_SPLIT = re.compile(r"[-_:]+")
 
 
 # Rules ask for the same element's tokens many times (thousands of times a page); one page's
-# answers are kept while it is extracted. Extraction never changes a class, an id or a tag, so
-# they cannot go stale.
+# answers are kept while it is extracted. Extraction never changes a class or an id, and the
+# only tag it renames (an FAQ's <button>, to <span>) is no custom element, so none goes stale.
 _MEMO: ContextVar[dict[Element, tuple[str, ...]] | None] = ContextVar("tokens_memo", default=None)
 
 
