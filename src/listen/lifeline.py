@@ -98,15 +98,12 @@ def end_with_parent(parent: int | None = None) -> None:
     threading.Thread(target=watch, name="listen-parent-watch", daemon=True).start()
 
 
-def child_preexec() -> None:
-    """`preexec_fn` for a program listen runs (ffmpeg): it gets SIGKILL when listen dies.
-    Only a foreign call, loaded before the fork, runs between fork and exec."""
-    if _PRCTL is not None:
-        _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-#: `subprocess.Popen`/`run` keywords for a program that must end with listen.
-CHILD_PROCESS: dict[str, Any] = {"preexec_fn": child_preexec} if _PRCTL is not None else {}
+#: `subprocess.Popen`/`run` keywords for a program listen runs (ffmpeg) that must end with it:
+#: it gets SIGKILL when listen dies. Between fork and exec only the foreign call, loaded
+#: before the fork, runs.
+CHILD_PROCESS: dict[str, Any] = (
+    {"preexec_fn": kill_when_parent_dies} if _PRCTL is not None else {}
+)
 
 
 def _start_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:

@@ -22,7 +22,6 @@ Private state, in the state folder beside the output folder (never under it):
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import hashlib
 import json
 import logging
@@ -49,6 +48,7 @@ from listen.config import AUDIO_FORMATS, SiteConfig, find_preset
 from listen.errors import ListenError
 from listen.feed import FEED_NAME, base_url, episode_url
 from listen.fetch import check_fetchable
+from listen.lifeline import kill_when_parent_dies
 from listen.playlist import PLAYLIST_NAME
 from listen.publish import EPISODES, Manifest, dumps, newest_first, read_manifest, slug_for
 from listen.storage import default_state_dir, open_destination
@@ -393,9 +393,7 @@ def _render_process_setup() -> None:
     for number in STOP_SIGNALS:
         signal.signal(number, lambda *_: None)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    kill_when_parent_dies()
     if os.getppid() == 1:  # the API died before the call
         os._exit(1)
 
