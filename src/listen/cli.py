@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import sys
@@ -617,7 +618,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warnings_to_stderr() -> None:
+    """What a render skips and says so (a picture that cannot be had): `warning: ...` lines."""
+    art = logging.getLogger("listen.art")
+    if not art.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("warning: %(message)s"))
+        art.addHandler(handler)
+        art.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _warnings_to_stderr()
     if threading.current_thread() is threading.main_thread():
         terminate_like_interrupt()  # (the worker's and the API's servers install their own)
     try:

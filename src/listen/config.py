@@ -165,6 +165,8 @@ class RenderConfig:
     loudness_lufs: float = -16.0
     true_peak_db: float = -1.5
     pauses: Pauses = field(default_factory=Pauses)
+    #: Chapter art from the article's own pictures (each section's first; see listen.art).
+    chapter_art: bool = True
 
 
 @dataclass(frozen=True)
@@ -318,6 +320,8 @@ def parse_config(data: dict[str, Any], base_dir: Path, source: Path | None = Non
     render_table = _known(RenderConfig, data.get("render", {}), "[render]")
     if "pauses" in render_table:
         render_table["pauses"] = Pauses(**_known(Pauses, render_table["pauses"], "[render.pauses]"))
+    if not isinstance(render_table.get("chapter_art", True), bool):
+        raise ListenError("[render] chapter_art must be true or false")
     if render_table.get("format", "mp3") not in AUDIO_FORMATS:
         raise ListenError(f"[render] format must be one of {', '.join(AUDIO_FORMATS)}")
     extract_table = _known(ExtractRules, data.get("extract", {}), "[extract]")

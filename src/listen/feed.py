@@ -317,7 +317,13 @@ def build_feed(
             for suffix, (kind, _make) in TRANSCRIPTS.items()
         ]
         entry.podcast20.language = manifest.language
-        entry.psc.chapters = [(c.start_ms, c.title, None) for c in manifest.chapters]
+        if manifest.image:  # (else the channel's artwork is the episode's, in every app)
+            entry.podcast.itunes_image(episode_url(show, manifest.image))
+        entry.psc.chapters = [
+            (c.start_ms, c.title, episode_url(show, image) if (image := manifest.chapter_image(i))
+             else None)
+            for i, c in enumerate(manifest.chapters)
+        ]  # fmt: skip
     fg.lastBuildDate(built or datetime.now(UTC).replace(microsecond=0))
     return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
 

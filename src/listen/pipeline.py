@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from listen import __version__
+from listen.art import JPEG, EpisodeArt, Pictures, art_inputs, episode_art
 from listen.atomic import write_bytes
 from listen.cache import TakeCache, TakeRef, parse_size
 from listen.config import AUDIO_FORMATS, ExtractRules, SiteConfig, VoicePreset, find_preset
@@ -35,7 +36,7 @@ from listen.fetch import Limits, fetch_page, is_url
 from listen.lexicon import Lexicon, article_lexicon, load_lexicon
 from listen.mix import MixedAudio, mix
 from listen.pages import PostedPage
-from listen.publish import Manifest, slug_for, slugify
+from listen.publish import Manifest, art_names, slug_for, slugify
 from listen.script import Script, Voicing, bound_length, build_script, split_sentences
 from listen.storage import Destination, EpisodeRecord, open_destination
 from listen.synthesize import synthesize_all, synthesize_voiced, unit_key, voice_rate
@@ -46,8 +47,9 @@ from listen.voices import choose_voice, quote_voice_for
 Page = Path | str | PostedPage
 
 #: Bumped when the published files change shape, so episodes published before are re-made
-#: (2: the manifest's "source" is no longer the local path the page was read from).
-MANIFEST_REVISION = 2
+#: (2: the manifest's "source" is no longer the local path the page was read from; 3: episode
+#: and chapter art).
+MANIFEST_REVISION = 3
 
 #: progress(page, done, total): takes synthesized (or found in the cache) for one page.
 Progress = Callable[[str, int, int], None]
@@ -87,6 +89,9 @@ class _Job:
     render_key: str = ""
     #: The published episode, when nothing it was made from has changed.
     unchanged: Manifest | None = None
+    #: Where the page's pictures are read from, and the art made of them.
+    pictures: Pictures = field(default_factory=Pictures)
+    art: EpisodeArt = field(default_factory=EpisodeArt)
 
 
 def extract_page(page: Page, config: SiteConfig | None = None, public_only: bool = False
@@ -105,6 +110,19 @@ def extract_page(page: Page, config: SiteConfig | None = None, public_only: bool
         limits = Limits(max_bytes=rules.max_page_bytes, public_only=public_only and not allow)
         return extract(fetch_page(page, limits), page, rules)
     return extract_file(Path(page), rules)
+
+
+def pictures_for(page: Page, config: SiteConfig, public_only: bool = False) -> Pictures:
+    """Where a page's pictures come from: a local page's folder; a fetched (or posted) page's
+    pictures are fetched with the page's own limits."""
+    allow = config.fetch.allow_private_addresses
+    limits = Limits(max_bytes=config.extract.max_page_bytes, public_only=public_only and not allow)
+    if isinstance(page, PostedPage):
+        return Pictures(limits=limits) if isinstance(page.source, Path) else pictures_for(
+            page.source, config, public_only)  # fmt: skip
+    if isinstance(page, str) and is_url(page):
+        return Pictures(limits=limits)
+    return Pictures(folder=Path(page).resolve().parent)
 
 
 def voicing_for(language: str, config: SiteConfig, preset: VoicePreset, page: Page | None = None
@@ -138,9 +156,12 @@ def _script_and_voices(page: Page, config: SiteConfig, voice: str | None, public
 
 
 def _episode_tags(
-    script: Script, config: SiteConfig, chapters, artwork: Artwork | None
+    script: Script, config: SiteConfig, chapters, artwork: Artwork | None, art: EpisodeArt
 ) -> EpisodeTags:  # type: ignore[no-untyped-def]
+    """The file's tags: the episode's own cover, else the show's artwork; chapter art."""
     article = script.article
+    if art.cover is not None:
+        artwork = Artwork(art.cover, JPEG)
     return EpisodeTags(
         title=article.title,
         artist=article.byline or article.site_name or config.show.author or config.show.title,
@@ -152,6 +173,7 @@ def _episode_tags(
         url=article.url,
         description=article.summary,
         artwork=artwork,
+        chapter_art=tuple(Artwork(data, JPEG) if data else None for data in art.chapters),
     )
 
 
@@ -225,7 +247,8 @@ def render(
     for page in pages:
         script, voices = _script_and_voices(page, config, voice, public_only)
         presets.update(voices)
-        work.append(_Job(source=page, script=script, slug=""))
+        work.append(_Job(source=page, script=script, slug="",
+                         pictures=pictures_for(page, config, public_only)))  # fmt: skip
     for job in work:
         given = job.source.slug if isinstance(job.source, PostedPage) else None
         job.slug = slugify(given) if given else slug_for(job.script.article.url, str(job.source))
@@ -254,11 +277,12 @@ def render(
             job.unchanged = unchanged_episode(destination, job, fmt)
             if job.unchanged is not None:
                 continue
+            job.art = episode_art(job.script, job.pictures, config.render.chapter_art)
             job.audio = mix(job.script, takes, cache, config.render, fmt, workdir, jobs=jobs)
             tag(
                 job.audio.path,
                 fmt,
-                _episode_tags(job.script, config, job.audio.timeline.chapters, artwork),
+                _episode_tags(job.script, config, job.audio.timeline.chapters, artwork, job.art),
             )
         destination.sweep()
         results = [_publish(job, destination, config, fmt) for job in work]
@@ -291,6 +315,7 @@ def render_key(job: _Job, takes: Sequence[TakeRef], config: SiteConfig, fmt: str
                    [s.block for s in job.script.sentences]],
         "show": [config.show.title, config.show.author],
         "artwork": hashlib.sha256(artwork.data).hexdigest() if artwork else None,
+        "art": art_inputs(job.script, job.pictures, config.render.chapter_art),
     }, sort_keys=True, ensure_ascii=False, default=str)  # fmt: skip
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -313,6 +338,12 @@ def _publish(job: _Job, destination: Destination, config: SiteConfig, fmt: str) 
     article = job.script.article
     timeline = job.audio.timeline
     previous = destination.previous(job.slug, fmt)
+    cover_name, chapter_names = art_names(
+        job.slug, job.art.cover is not None, [data is not None for data in job.art.chapters]
+    )
+    art = {name: data for name, data in ((cover_name, job.art.cover),
+                                         *zip(chapter_names, job.art.chapters, strict=True))
+           if name and data}  # fmt: skip
     added = (
         previous.added
         if previous and previous.added
@@ -340,8 +371,10 @@ def _publish(job: _Job, destination: Destination, config: SiteConfig, fmt: str) 
         categories=article.categories,
         tags=article.tags,
         authors=article.authors,
+        image=cover_name,
+        chapter_images=chapter_names,
     )
-    manifest_at, audio_at = destination.publish_episode(manifest, job.audio, config.show)
+    manifest_at, audio_at = destination.publish_episode(manifest, job.audio, config.show, art)
     return RenderResult(
         manifest=manifest,
         manifest_path=Path(manifest_at),

@@ -6,6 +6,8 @@ DIR/episodes/<slug>.vtt            WebVTT transcript, its speakers in <v> (liste
 DIR/episodes/<slug>.srt            ... as SubRip
 DIR/episodes/<slug>.transcript.json  ... as the Podcasting 2.0 JSON transcript
 DIR/episodes/<slug>.transcript.html  ... as HTML, headings as headings
+DIR/episodes/<slug>/cover.jpg      episode art, square (listen.art), if the article has a picture
+DIR/episodes/<slug>/chapter-N.jpg  chapter N's art (1-based), if its section has a picture
 DIR/episodes/<slug>.json           the manifest, written last: an episode exists once it does
 """
 
@@ -15,13 +17,13 @@ import json
 import re
 import shutil
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from listen.atomic import atomic_path, write_bytes_if_changed, write_text
+from listen.atomic import atomic_path, remove_stale_temps, write_bytes_if_changed, write_text
 from listen.errors import ListenError
 from listen.mix import MixedAudio, TimedChapter, TimedSentence
 from listen.script import PageBlock
@@ -93,6 +95,17 @@ class Manifest:
     categories: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     authors: tuple[str, ...] = ()
+    #: The episode's art and each chapter's (None: none), as names under episodes/
+    #: ("<slug>/cover.jpg", "<slug>/chapter-2.jpg").
+    image: str | None = None
+    chapter_images: tuple[str | None, ...] = ()
+
+    def art(self) -> list[str]:
+        """The names of the episode's art files."""
+        return [name for name in (self.image, *self.chapter_images) if name]
+
+    def chapter_image(self, index: int) -> str | None:
+        return self.chapter_images[index] if index < len(self.chapter_images) else None
 
     def to_json(self) -> dict:
         return {
@@ -114,9 +127,15 @@ class Manifest:
             "categories": list(self.categories),
             "tags": list(self.tags),
             "authors": list(self.authors),
+            "image": self.image,
             "chapters": [
-                {"title": c.title, "start_ms": c.start_ms, "end_ms": c.end_ms}
-                for c in self.chapters
+                {
+                    "title": c.title,
+                    "start_ms": c.start_ms,
+                    "end_ms": c.end_ms,
+                    **({"image": image} if (image := self.chapter_image(i)) else {}),
+                }
+                for i, c in enumerate(self.chapters)
             ],
             "sentences": [
                 {"text": s.text, "start_ms": s.start_ms, "end_ms": s.end_ms, "chapter": s.chapter,
@@ -137,7 +156,8 @@ class Manifest:
             audio_bytes=int(data.get("audio_bytes", 0)), added=data.get("added"),
             render_key=data.get("render_key"),
             categories=_strings(data.get("categories")), tags=_strings(data.get("tags")),
-            authors=_strings(data.get("authors")),
+            authors=_strings(data.get("authors")), image=_art_name(data.get("image")),
+            chapter_images=tuple(_art_name(c.get("image")) for c in data["chapters"]),
             chapters=tuple(TimedChapter(c["title"], int(c["start_ms"]), int(c["end_ms"]))
                            for c in data["chapters"]),
             sentences=tuple(TimedSentence(s["text"], int(s["start_ms"]), int(s["end_ms"]),
@@ -146,6 +166,13 @@ class Manifest:
                             for s in data["sentences"]),
             blocks=tuple(PageBlock(b["kind"], b["fingerprint"]) for b in data.get("blocks", ())),
         )  # fmt: skip
+
+
+def _art_name(value: object) -> str | None:
+    """An art file's name as a manifest gives it: "<slug>/<name>.jpg", nothing else."""
+    if isinstance(value, str) and re.fullmatch(r"[a-z0-9-]+/[a-z0-9-]+\.jpg", value):
+        return value
+    return None
 
 
 def _strings(value: object) -> tuple[str, ...]:
@@ -170,16 +197,19 @@ def dumps(data: object) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def chapters_json(manifest: Manifest, show_title: str) -> dict:
-    """Podcasting 2.0 JSON chapters: times in seconds."""
+def chapters_json(manifest: Manifest, show_title: str,
+                  url_of: Callable[[str], str] = lambda name: name) -> dict:  # fmt: skip
+    """Podcasting 2.0 JSON chapters: times in seconds; a chapter's art as `img`, its URL
+    (`url_of` a name under episodes/)."""
     data: dict = {"version": CHAPTERS_VERSION, "title": manifest.title, "podcastName": show_title}
     if manifest.byline:  # no byline, no key: an empty author is shown as one by some apps
         data["author"] = manifest.byline
     data["fileName"] = manifest.audio
     data["chapters"] = [
-        {"startTime": c.start_ms / 1000, "endTime": c.end_ms / 1000, "title": c.title}
-        for c in manifest.chapters
-    ]
+        {"startTime": c.start_ms / 1000, "endTime": c.end_ms / 1000, "title": c.title,
+         **({"img": url_of(image)} if (image := manifest.chapter_image(i)) else {})}
+        for i, c in enumerate(manifest.chapters)
+    ]  # fmt: skip
     return data
 
 
@@ -200,14 +230,45 @@ def check_out_dir(out: Path) -> None:
         raise ListenError(f"--out {out} is a file, not a folder")
 
 
-def publish_episode(out: Path, manifest: Manifest, audio: MixedAudio, show_title: str) -> Path:
-    """Move the episode into `out`; return the manifest's path."""
+def art_names(slug: str, cover: bool, chapters: Sequence[bool]
+              ) -> tuple[str | None, tuple[str | None, ...]]:  # fmt: skip
+    """The names (under episodes/) of an episode's cover and each chapter's art, where it has
+    them."""
+    return (f"{slug}/cover.jpg" if cover else None,
+            tuple(f"{slug}/chapter-{n}.jpg" if has else None
+                  for n, has in enumerate(chapters, start=1)))  # fmt: skip
+
+
+def publish_art(out: Path, slug: str, art: Mapping[str, bytes]) -> None:
+    """The episode's art files (`art`: name under episodes/ -> bytes), unchanged bytes left as
+    they are; the folder's other files (a chapter no longer illustrated) removed."""
+    folder = out / EPISODES / slug
+    if art:
+        folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(folder, older_than_seconds=0)  # (the caller holds the lock)
+        for name, data in sorted(art.items()):
+            write_bytes_if_changed(out / EPISODES / name, data)
+    if folder.is_dir():
+        keep = {Path(name).name for name in art}
+        for stale in folder.iterdir():
+            if stale.name not in keep:
+                stale.unlink(missing_ok=True)
+        if not art:
+            folder.rmdir()
+
+
+def publish_episode(out: Path, manifest: Manifest, audio: MixedAudio, show_title: str,
+                    art: Mapping[str, bytes] | None = None,
+                    url_of: Callable[[str], str] = lambda name: name) -> Path:  # fmt: skip
+    """Move the episode (and its art: name under episodes/ -> bytes) into `out`; return the
+    manifest's path."""
     check_out_dir(out)
     paths = episode_paths(out, manifest.slug, audio.format)
     try:
         with atomic_path(paths["audio"]) as tmp:
             shutil.copyfile(audio.path, tmp)
-        write_text(paths["chapters"], dumps(chapters_json(manifest, show_title)))
+        publish_art(out, manifest.slug, art or {})
+        write_text(paths["chapters"], dumps(chapters_json(manifest, show_title, url_of)))
         for suffix, (_type, make) in TRANSCRIPTS.items():
             write_text(paths["vtt" if suffix == ".vtt" else suffix], make(manifest, show_title))
         write_text(paths["manifest"], dumps(manifest.to_json()))

@@ -43,6 +43,8 @@ class Chapter:
     title: str
     paragraphs: tuple[str, ...]
     sentences: tuple[Sentence, ...]
+    #: Its section's pictures (`Section.images`): the chapter's art is the first readable one.
+    images: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -271,9 +273,10 @@ def _sentences(paragraphs: list[Paragraph], narrator: Voicing, quote: Voicing | 
 
 
 def _chapter(title: str, paragraphs: list[Paragraph], narrator: Voicing, quote: Voicing | None,
-             inline_quotes: bool) -> Chapter:  # fmt: skip
+             inline_quotes: bool, images: tuple[str, ...] = ()) -> Chapter:  # fmt: skip
     return Chapter(title=title, paragraphs=tuple(text for text, *_ in paragraphs),
-                   sentences=_sentences(paragraphs, narrator, quote, inline_quotes))  # fmt: skip
+                   sentences=_sentences(paragraphs, narrator, quote, inline_quotes),
+                   images=images)  # fmt: skip
 
 
 def announce_title(title: str) -> str:
@@ -323,7 +326,7 @@ def build_script(
         paragraphs[0].insert(0, (speech.intro.format(**fields), False, None))
     if speech.outro:
         paragraphs[-1].append((speech.outro.format(**fields), False, None))
-    chapters = (_chapter(t, p, voicing, quote_voicing, speech.quote_voice_inline)
-                for t, p in zip(titles, paragraphs, strict=True))  # fmt: skip
+    chapters = (_chapter(t, p, voicing, quote_voicing, speech.quote_voice_inline, s.images)
+                for t, p, s in zip(titles, paragraphs, article.sections, strict=True))  # fmt: skip
     return Script(article=article, chapters=tuple(c for c in chapters if c.sentences),
                   voice=voicing.voice, blocks=tuple(page_blocks))  # fmt: skip

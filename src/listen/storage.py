@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -31,7 +32,7 @@ from urllib.parse import urlsplit
 from listen.atomic import locked, remove_stale_temps, write_bytes_if_changed
 from listen.config import FeedConfig, ShowConfig
 from listen.errors import ListenError
-from listen.feed import write_feed
+from listen.feed import episode_url, write_feed
 from listen.mix import MixedAudio
 from listen.player import write_embed_page, write_player_assets
 from listen.publish import (
@@ -88,10 +89,11 @@ class Destination(Protocol):
     def sweep(self) -> None:
         """Clear what writers killed long ago left behind (before publishing)."""
 
-    def publish_episode(self, manifest: Manifest, audio: MixedAudio, show: ShowConfig
-                        ) -> tuple[str, str]:  # fmt: skip
-        """Publish (or replace) an episode, its manifest last; return where its manifest and
-        audio are (paths here, object keys or URLs elsewhere)."""
+    def publish_episode(self, manifest: Manifest, audio: MixedAudio, show: ShowConfig,
+                        art: Mapping[str, bytes] | None = None) -> tuple[str, str]:  # fmt: skip
+        """Publish (or replace) an episode and its art (name under episodes/ -> JPEG bytes),
+        its manifest last; return where its manifest and audio are (paths here, object keys
+        or URLs elsewhere)."""
 
     def locations(self, manifest: Manifest) -> tuple[str, str]:
         """Where a published episode's manifest and audio are."""
@@ -143,6 +145,7 @@ class FolderDestination:
             or not paths["audio"].is_file()
             or paths["audio"].stat().st_size != manifest.audio_bytes
             or not all(path.is_file() for name, path in paths.items() if name != "audio")
+            or not all((self.root / EPISODES / name).is_file() for name in manifest.art())
         ):
             return None
         return manifest
@@ -152,14 +155,15 @@ class FolderDestination:
         path = episode_paths(self.root, slug, fmt)["manifest"]
         return read_manifest(path) if path.is_file() else None
 
-    def publish_episode(self, manifest: Manifest, audio: MixedAudio, show: ShowConfig
-                        ) -> tuple[str, str]:  # fmt: skip
+    def publish_episode(self, manifest: Manifest, audio: MixedAudio, show: ShowConfig,
+                        art: Mapping[str, bytes] | None = None) -> tuple[str, str]:  # fmt: skip
         episodes = self.root / EPISODES
         with locked(self.state / EPISODES / f"{manifest.slug}.lock"):
             # Holding the lock, no other render writes this episode: its temp files are a
             # killed writer's leftovers.
             remove_stale_temps(episodes, prefix=f".{manifest.slug}.", older_than_seconds=0)
-            publish_episode(self.root, manifest, audio, show.title)
+            publish_episode(self.root, manifest, audio, show.title, art,
+                            lambda name: episode_url(show, name))  # fmt: skip
             write_embed_page(self.root, manifest, show)
         return self.locations(manifest)
 

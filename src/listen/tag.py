@@ -1,7 +1,8 @@
 """Stage 5, tag: metadata and chapters written into the audio file, one writer per container.
 
 MP3: ID3v2.4 text frames, APIC artwork, and chapters as CHAP frames under one ordered top-level
-CTOC (the ID3v2 Chapter Frame Addendum). M4A: chapters muxed by ffmpeg (a QuickTime chapter
+CTOC (the ID3v2 Chapter Frame Addendum), each with its picture as an APIC sub-frame when it has
+one (the tag is then ID3v2.3: see `write_id3`). M4A: chapters muxed by ffmpeg (a QuickTime chapter
 track, which Apple players and ffprobe read, plus Nero `chpl`), then iTunes-style atoms.
 
 Both containers carry the same fields, by one mapping (`TEXT_FIELDS`): a player shows the same
@@ -73,6 +74,9 @@ class EpisodeTags:
     #: The show's author (else `album`): what players group episodes under.
     album_artist: str | None = None
     genre: str = "Podcast"
+    #: Each chapter's own picture (None: none), in order: an APIC inside its CHAP frame (MP3
+    #: only: an M4A's chapter track carries no pictures that ffmpeg writes).
+    chapter_art: tuple[Artwork | None, ...] = ()
 
     def text_fields(self) -> dict[str, str]:
         """Field name -> value, for every text field set."""
@@ -175,7 +179,12 @@ def write_id3(path: Path, tags: EpisodeTags) -> None:
             sub_frames=[TIT2(encoding=3, text="Chapters")],
         )
     )
-    for element_id, chapter in zip(ids, tags.chapters, strict=True):
+    art = list(tags.chapter_art) + [None] * (len(tags.chapters) - len(tags.chapter_art))
+    for element_id, chapter, picture in zip(ids, tags.chapters, art, strict=True):
+        sub_frames: list = [TIT2(encoding=3, text=chapter.title)]
+        if picture is not None:
+            sub_frames.append(APIC(encoding=3, mime=picture.mime, type=PictureType.OTHER,
+                                   desc="Chapter", data=picture.data))  # fmt: skip
         id3.add(
             CHAP(
                 element_id=element_id,
@@ -183,10 +192,16 @@ def write_id3(path: Path, tags: EpisodeTags) -> None:
                 end_time=chapter.end_ms,
                 start_offset=0xFFFFFFFF,
                 end_offset=0xFFFFFFFF,
-                sub_frames=[TIT2(encoding=3, text=chapter.title)],
+                sub_frames=sub_frames,
             )
         )
-    id3.save(str(path), v2_version=4)
+    # ffmpeg (and every player built on it) reads a CHAP's sub-frame sizes as ID3v2.3 does,
+    # plain 32-bit, so a v2.4 chapter with a picture (a syncsafe size over 127) is lost to it;
+    # other readers take either version. So chapters with pictures are written as ID3v2.3.
+    version = 3 if any(tags.chapter_art) else 4
+    if version == 3:
+        id3.update_to_v23()  # (the date as TYER/TDAT/TIME, as v2.3 has it)
+    id3.save(str(path), v2_version=version)
 
 
 def ffmetadata(chapters: Sequence[TimedChapter]) -> str:

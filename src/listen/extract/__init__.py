@@ -50,6 +50,7 @@ from listen.extract.headline import choose_title, find_standfirst, page_headings
 from listen.extract.liveblog import mark_live_entries
 from listen.extract.metadata import read_head, read_metadata, read_page_hints
 from listen.extract.model import Article, Block, Section
+from listen.extract.pictures import mark_pictures, page_base, resolve
 from listen.extract.prose import Prose
 from listen.extract.refusal import refuse_non_article
 from listen.extract.sections import (
@@ -59,6 +60,7 @@ from listen.extract.sections import (
     build_sections,
     is_dateline,
     read_blocks,
+    text_chars,
     with_standfirst,
 )
 from listen.extract.settings import THRESHOLDS, Thresholds
@@ -90,6 +92,8 @@ def _extract(root: Element, source: str, rules: ExtractRules) -> Article:
     pinned = pinned_element(root, rules.body)
     page = root.find("body")
     page = page if page is not None else root
+    base = page_base(source, head.base)
+    mark_pictures(page, base)
     elements = list(page.iter())  # listed once, for the rules that look at every element
     order = {el: position for position, el in enumerate(elements)}
     headings = page_headings(page, order)
@@ -115,7 +119,7 @@ def _extract(root: Element, source: str, rules: ExtractRules) -> Article:
     refuse_non_article(body, title, hints, source, measured.units_in(body))
     parts = continuations(body, measured) if pinned is None else [body]
     blocks = read_blocks(parts, title, meta.byline, SKIP_NONE if weak else SKIP_ALL_WEAK)
-    if not weak and sum(len(block.text) for block in blocks) < THRESHOLDS.min_article_chars:
+    if not weak and text_chars(blocks) < THRESHOLDS.min_article_chars:
         blocks = read_blocks(parts, title, meta.byline, SKIP_NONE)
     if pinned is None and not live:  # (a live blog's entries: only listen's rules know them)
         page_blocks = lambda: read_blocks([page], title, meta.byline, SKIP_LINKS)  # noqa: E731
@@ -124,6 +128,8 @@ def _extract(root: Element, source: str, rules: ExtractRules) -> Article:
             standfirst = find_standfirst(order, headline, body_start, meta.summary, page)
             blocks = with_standfirst(blocks, standfirst)
     sections = build_sections(blocks, title, rules.chapter_depth)
+    lead_image = resolve(meta.image, base) if meta.image else None
+    first_picture = next((s.images[0] for s in sections if s.images), None)
     sections = with_json_ld_faq(sections, hints.faq)
     chars = sum(len(b.text) for s in sections for b in s.blocks)
     if chars < THRESHOLDS.min_article_chars:
@@ -142,7 +148,7 @@ def _extract(root: Element, source: str, rules: ExtractRules) -> Article:
         categories=meta.categories,
         tags=meta.tags,
         authors=meta.authors,
-        image=meta.image,
+        image=lead_image or first_picture,
     )
 
 

@@ -9,6 +9,7 @@ from functools import lru_cache
 from itertools import islice
 
 from listen.extract.marks import LABEL, LINKS, MARK, WEAK
+from listen.extract.pictures import keep_picture
 from listen.extract.prose import Prose
 from listen.extract.settings import THRESHOLDS
 from listen.extract.text import (
@@ -640,7 +641,7 @@ def _quote_text(el: Element) -> list[str]:
 
 def drop_media_captions(root: Element) -> None:
     """A <figure> holding only media and its caption or credit (images are not narrated; a
-    figure that wraps a table, a quotation, code or a list is read)."""
+    figure that wraps a table, a quotation, code or a list is read). Its picture stays."""
     for figure in list(root.iter("figure")):
         if not within(figure, root):
             continue
@@ -648,4 +649,5 @@ def drop_media_captions(root: Element) -> None:
             continue
         paragraphs = sum(len(element_text(p)) for p in figure.iter("p"))
         if paragraphs <= THRESHOLDS.max_boilerplate_chars:
+            keep_picture(figure)
             drop_tree(figure)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from listen.extract.headline import agreement
-from listen.extract.sections import RawBlock
+from listen.extract.sections import PICTURE_KIND, RawBlock
 from listen.extract.settings import THRESHOLDS
 from listen.extract.text import norm, raw_text, separate_blocks, shingles
 
@@ -85,7 +85,8 @@ def vote(
     """The blocks to read: ours where trafilatura agrees with us on the page, else those of the
     page's blocks (made only then: a walk of the whole page is not free) that most of the
     three extractors hold."""
-    ours_text = "\n".join(block.evidence or block.text for block in ours)
+    ours_text = "\n".join(block.evidence or block.text for block in ours
+                          if block.kind != PICTURE_KIND)  # fmt: skip
     theirs = trafilatura_text(html)
     if agreement(ours_text, theirs) >= THRESHOLDS.vote_agreement:
         return list(ours)
@@ -93,7 +94,11 @@ def vote(
     voters = (listen, Opinion.of(theirs), Opinion.of(readability_text(html)))
     held: dict[str, bool] = {}  # a table's rows share one evidence: asked once
 
+    pictures = {block.text for block in ours if block.kind == PICTURE_KIND}
+
     def keep(block: RawBlock) -> bool:
+        if block.kind == PICTURE_KIND:  # a picture of the body listen's own rules chose
+            return block.text in pictures
         evidence = block.evidence or block.text
         if block.structured:  # only listen's rules know an FAQ or a live blog
             return listen.holds(evidence)

@@ -13,6 +13,11 @@ class Block:
     kind: str = "paragraph"
 
 
+#: Pictures kept per section: the first is the chapter's art, the others stand in if it
+#: cannot be read.
+MAX_SECTION_PICTURES = 3
+
+
 @dataclass(frozen=True)
 class Section:
     """A heading and the blocks under it. The lead section has no heading."""
@@ -20,6 +25,10 @@ class Section:
     heading: str | None
     blocks: tuple[Block, ...]
     level: int = 2
+    #: The section's own pictures (at most `MAX_SECTION_PICTURES`), in page order: its
+    #: chapter's art is the first that can be read (http(s) addresses, or paths relative to a
+    #: local page's folder; see extract.pictures).
+    images: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from typing import NamedTuple
 from listen.extract.liveblog import ENTRY_LEVEL, entry_title
 from listen.extract.marks import LABEL, LINKS, MARK, WEAK
 from listen.extract.metadata import BY_PREFIX
-from listen.extract.model import Block, Section
+from listen.extract.model import MAX_SECTION_PICTURES, Block, Section
+from listen.extract.pictures import PICTURE
 from listen.extract.tables import is_data_table, table_sentences
 from listen.extract.text import (
     BLOCK_TAGS,
@@ -38,6 +39,8 @@ _KIND_BY_TAG = {
 SKIP_ALL_WEAK = frozenset((LABEL, LINKS))
 SKIP_LINKS = frozenset((LINKS,))
 SKIP_NONE: frozenset[str] = frozenset()
+#: The kind of a raw block that is a picture (its text the address), not text.
+PICTURE_KIND = "picture"
 #: The marks of structures only listen's rules know (see `RawBlock.structured`).
 STRUCTURE_MARKS = ("entry", "question", "answer")
 
@@ -106,6 +109,8 @@ class Walker:
                 cells = element_text(table)
                 for row in table_sentences(table):
                     self._add(0, "table_row", row, cells)
+            elif verb == "picture":
+                self._add(0, PICTURE_KIND, action[1])
             elif verb == "enter":
                 self._structures += 1
             elif verb == "leave":
@@ -124,8 +129,10 @@ class Walker:
     def _plan(self, child: Element, kind: str) -> list[tuple]:
         """What reading `child` takes, as actions; a marked structure's blocks are flagged."""
         mark = child.get(MARK)
-        if mark == "skip" or child.get(WEAK) in self.skip_weak:
+        if mark == "skip":
             return []
+        if child.get(WEAK) in self.skip_weak:  # (not read, but its pictures are the article's)
+            return [("picture", img.get(PICTURE)) for img in child.iter("img") if img.get(PICTURE)]
         plan = self._plan_element(child, kind, mark)
         if mark in STRUCTURE_MARKS:
             return [("flush", kind), ("enter",), *plan, ("leave",)]
@@ -143,6 +150,8 @@ class Walker:
             return [("flush", kind), ("open", child, "subheading"), ("flush", "subheading")]
         if name == "br":
             return [("flush", kind)]
+        if name == "img":  # (not flushed: a picture inside a paragraph does not split it)
+            return [("picture", child.get(PICTURE))] if child.get(PICTURE) else []
         if name == "table" and is_data_table(child):
             return [("flush", kind), ("table", child)]
         if name in BLOCK_TAGS:
@@ -165,13 +174,18 @@ def read_blocks(
     return walker.blocks
 
 
+def text_chars(blocks: Iterable[RawBlock]) -> int:
+    """How much text the blocks hold (pictures are not text)."""
+    return sum(len(block.text) for block in blocks if block.kind != PICTURE_KIND)
+
+
 def with_standfirst(blocks: list[RawBlock], standfirst: str | None) -> list[RawBlock]:
     """The standfirst first, as a paragraph of the lead (and nowhere else: not as a heading
     that would make it a chapter of its own, not twice)."""
     if not standfirst:
         return blocks
     key = norm(standfirst)
-    rest = [block for block in blocks if norm(block.text) != key]
+    rest = [block for block in blocks if block.kind == PICTURE_KIND or norm(block.text) != key]
     return [RawBlock(0, "paragraph", standfirst), *rest]
 
 
@@ -219,17 +233,22 @@ def build_sections(
     sections: list[Section] = []
     heading: str | None = None
     current: list[Block] = []
+    pictures: list[str] = []
     level = top
 
     def close() -> None:
         if heading is None or current:
-            sections.append(Section(heading=heading, blocks=tuple(current), level=level))
+            images = tuple(dict.fromkeys(pictures))[:MAX_SECTION_PICTURES]
+            sections.append(Section(heading=heading, blocks=tuple(current), level=level,
+                                    images=images))  # fmt: skip
 
     for block_level, kind, text, *_ in blocks:
         nothing_yet = heading is not None and not current and block_level > level
-        if kind == "heading" and block_level in chapter_levels and not nothing_yet:
+        if kind == PICTURE_KIND:
+            pictures.append(text)
+        elif kind == "heading" and block_level in chapter_levels and not nothing_yet:
             close()
-            heading, current, level = text, [], block_level
+            heading, current, pictures, level = text, [], [], block_level
         elif kind == "heading":
             current.append(Block(text=text, kind="subheading"))
         else:
