@@ -13,9 +13,12 @@ import xml.etree.ElementTree as ET
 import zlib
 from pathlib import Path
 
+import feedparser
+import podcastparser
 import pytest
 from helpers import CONFIG, SAMPLES, PageServer, assert_nothing_private, ffprobe, run_listen
 from mutagen.id3 import ID3
+from mutagen.mp4 import MP4
 from PIL import Image, ImageDraw
 
 from listen.art import (
@@ -198,6 +201,25 @@ def test_the_lead_picture_is_the_items_square_itunes_image(local) -> None:  # ty
         assert image.width == image.height and 1400 <= image.width <= 3000
     channel = ET.parse(out / "feed.xml").getroot().find("channel")
     assert channel.find("itunes:image", NS).get("href").endswith("/artwork.png")
+    data = (out / "feed.xml").read_bytes()
+    (entry,) = feedparser.parse(data).entries
+    assert entry.image.href == href
+    (episode,) = podcastparser.parse(BASE + "../feed.xml", io.BytesIO(data))["episodes"]
+    assert episode["episode_art_url"] == href
+    assert [c.get("image") for c in episode["chapters"]][:3] == [
+        BASE + "river-story/chapter-1.jpg", BASE + "river-story/chapter-2.jpg", None]  # fmt: skip
+
+
+def test_an_m4a_episode_has_the_cover_and_the_chapter_art_files(tmp_path: Path) -> None:
+    source = write_local_page(tmp_path / "site")
+    out = tmp_path / "public"
+    render(source, out, CONFIG, "--format", "m4a")
+    (cover,) = MP4(out / "episodes/river-story.m4a").tags["covr"]
+    assert bytes(cover) == (out / "episodes/river-story/cover.jpg").read_bytes()
+    chapters = json.loads((out / "episodes/river-story.chapters.json").read_text())["chapters"]
+    assert [bool(c.get("img")) for c in chapters] == [True, True, False, False, False]
+    listed = ffprobe(out / "episodes/river-story.m4a", "-show_chapters")["chapters"]
+    assert len(listed) == 5
 
 
 def test_unreadable_pictures_warn_and_icons_are_not_used(local) -> None:  # type: ignore[no-untyped-def]

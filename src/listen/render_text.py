@@ -58,6 +58,8 @@ def script_as_json(script: Script, feeds: Sequence[SectionFeed] = ()) -> dict:
                 "title": chapter.title,
                 "text": "\n\n".join(chapter.paragraphs),
                 "spoken": " ".join(s.spoken for s in chapter.sentences),
+                # (its art: the first that can be read; see listen.art)
+                **({"images": list(chapter.images)} if chapter.images else {}),
             }
             for chapter in script.chapters
         ],
@@ -70,6 +72,7 @@ def script_as_text(script: Script, feeds: Sequence[SectionFeed] = ()) -> str:
     lines += [f"{label}: {value}" for label, value in facts(script, feeds)]
     for number, chapter in enumerate(script.chapters, start=1):
         lines += ["", f"[Chapter {number}] {chapter.title}", ""]
+        lines += [f"Picture: {chapter.images[0]}\n"] if chapter.images else []
         lines += [p + "\n" for p in chapter.paragraphs]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -248,6 +248,8 @@ def episode_urls(out: Path, manifest: Manifest, config: SiteConfig) -> dict[str,
     for suffix, name in EPISODE_FILES.items():
         if (folder / f"{manifest.slug}{suffix}").is_file():
             urls[name] = episode_url(config.show, f"{manifest.slug}{suffix}")
+    if manifest.image and (folder / manifest.image).is_file():
+        urls["image"] = episode_url(config.show, manifest.image)
     urls["feed"] = urljoin(base_url(config.show), FEED_NAME)
     urls["playlist"] = urljoin(base_url(config.show), PLAYLIST_NAME)
     return dict(sorted(urls.items()))

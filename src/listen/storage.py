@@ -191,6 +191,9 @@ class FolderDestination:
         legacy = [self.root / name for name in LEGACY_LOCKS]
         if episodes.is_dir():
             remove_stale_temps(episodes)
+            for art in episodes.iterdir():  # (each episode's art folder)
+                if art.is_dir():
+                    remove_stale_temps(art)
             legacy += episodes.glob(".*.lock")
         for lock in legacy:
             with contextlib.suppress(OSError):

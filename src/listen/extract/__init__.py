@@ -7,7 +7,8 @@ Extraction is a chain of small named steps, one module per concern:
 2. `metadata`: read JSON-LD, Open Graph, meta tags and `<html lang>` before anything is dropped,
    and what JSON-LD says of the page's shape (FAQPage, LiveBlogPosting, CollectionPage);
 3. `site_rules`: the site's rules from listen.toml: `drop` selectors are removed, `body` pins
-   the article, `headline` the title;
+   the article, `headline` the title; then `pictures` marks the `<img>`s that may be chapter
+   art (each section's first ones become its `images`, carried through the later drops);
 4. `faq`, `liveblog`: mark structures that are read in their own way: FAQ questions and answers
    (a collapsed answer is still read), live-blog entries (each becomes a chapter, in page order);
 5. `chrome`: drop what is never narrated: reference / "See also" / comments sections,
