@@ -100,6 +100,8 @@ class Pictures:
             raise Unavailable("outside the page's folder")
         limit = self.limits.max_bytes if self.limits else MAX_PAGE_BYTES
         try:
+            if not path.exists():
+                raise Unavailable("no such file")
             if not path.is_file():  # (a folder, a FIFO that would never end...)
                 raise Unavailable("not a file")
             if path.stat().st_size > limit:
