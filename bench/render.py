@@ -19,6 +19,7 @@ For each voice, on the same article text:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import json
 import os
@@ -59,11 +60,8 @@ def render(page: Path, out: Path, voice: str, cache: Path) -> Run:
     watched = psutil.Process(process.pid)
     peak = 0
     while process.poll() is None:
-        try:
-            tree = [watched, *watched.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
+        with contextlib.suppress(psutil.Error):
+            peak = max(peak, tree_rss(watched))
         time.sleep(0.02)
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -74,6 +72,20 @@ def render(page: Path, out: Path, voice: str, cache: Path) -> Run:
                     if not p.name.endswith(".chapters.json"))  # fmt: skip
     duration = json.loads(manifest.read_text())["duration_ms"] / 1000
     return Run(seconds, peak / 1024**2, duration, cpu)
+
+
+def tree_rss(root: psutil.Process) -> int:
+    """The summed RSS of a process and everything below it. A child still running the
+    parent's own command line is one caught between fork (or vfork) and exec: its pages are
+    the parent's, counted already, so it is left out (else every ffmpeg started would count
+    the whole render twice for an instant)."""
+    command = root.cmdline()
+    total = root.memory_info().rss
+    for child in root.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if child.cmdline() != command:
+                total += child.memory_info().rss
+    return total
 
 
 def bare(page: Path, voice: str, one_thread: bool = True) -> float:

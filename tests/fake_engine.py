@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -44,4 +45,57 @@ class CrashingEngine(ToneEngine):
             import signal
 
             os.kill(os.getpid(), signal.SIGKILL)
+        return super().synthesize(text)
+
+
+class SharedToneEngine(ToneEngine):
+    """The tone voice, declared able to speak from several threads at once. It counts the
+    engines made and how many calls overlapped (each call waits, up to a second, for another
+    to start beside it), so tests can see threads share one engine."""
+
+    concurrent = True
+    made = 0
+    active = 0
+    most_active = 0
+    threads: ClassVar[set[int]] = set()
+    _changed = None
+
+    def __init__(self, preset) -> None:  # type: ignore[no-untyped-def]
+        import threading
+
+        super().__init__(preset)
+        cls = type(self)
+        cls.made += 1
+        if cls._changed is None:
+            cls._changed = threading.Condition()
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.made = cls.active = cls.most_active = 0
+        cls.threads = set()
+
+    def synthesize(self, text: str) -> np.ndarray:
+        import threading
+
+        cls = type(self)
+        assert cls._changed is not None
+        with cls._changed:
+            cls.active += 1
+            cls.most_active = max(cls.most_active, cls.active)
+            cls.threads.add(threading.get_ident())
+            cls._changed.notify_all()
+            cls._changed.wait_for(lambda: cls.active > 1, timeout=1.0)
+        try:
+            return super().synthesize(text)
+        finally:
+            with cls._changed:
+                cls.active -= 1
+
+
+class SilentEngine(ToneEngine):
+    """Speaks silence for a text containing "silence", the tone otherwise."""
+
+    def synthesize(self, text: str) -> np.ndarray:
+        if "silence" in text:
+            return np.zeros(self.sample_rate, dtype=np.int16)
         return super().synthesize(text)

@@ -21,14 +21,17 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import multiprocessing
 import multiprocessing.connection
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -104,6 +107,32 @@ def end_with_parent(parent: int | None = None) -> None:
 CHILD_PROCESS: dict[str, Any] = (
     {"preexec_fn": kill_when_parent_dies} if _PRCTL is not None else {}
 )
+
+
+@functools.cache
+def _setpriv() -> str | None:
+    """util-linux's setpriv, if it can set the parent-death signal (2.33 and later)."""
+    found = shutil.which("setpriv") if _PRCTL is not None else None
+    if found is None:
+        return None
+    try:
+        done = subprocess.run([found, "--pdeathsig", "KILL", "--", "true"],
+                              capture_output=True, check=False, timeout=10)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return found if done.returncode == 0 else None
+
+
+def child_command(command: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
+    """A program listen runs (ffmpeg) that must end with it, as the command and the
+    `subprocess` keywords to start it with. Where setpriv can, it sets the parent-death signal
+    and then runs the program, so that Python can start it with vfork: a `preexec_fn` forces a
+    fork, which copies the page tables of a process holding a voice model (and, until the
+    exec, counts all of that process's memory again)."""
+    setpriv = _setpriv()
+    if setpriv is not None:
+        return [setpriv, "--pdeathsig", "KILL", "--", *command], {}
+    return list(command), CHILD_PROCESS
 
 
 def _start_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:

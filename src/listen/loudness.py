@@ -75,11 +75,47 @@ def interpolation_filter() -> np.ndarray:
     return branches / branches.sum(axis=1, keepdims=True)
 
 
-def fft_convolve(x: np.ndarray, h: np.ndarray) -> np.ndarray:
-    size = 1 << (len(x) + len(h) - 2).bit_length()
-    return np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(h, size), size)[: len(x) + len(h) - 1]
+def smooth_fft_length(n: int) -> int:
+    """The smallest 2^a 3^b 5^c >= n: a length numpy's FFT handles fast."""
+    best = 1 << max(n - 1, 0).bit_length()
+    power3 = 1
+    while power3 < best:
+        power5 = power3
+        while power5 < best:
+            candidate = power5 * (1 << max(math.ceil(n / power5) - 1, 0).bit_length())
+            best = min(best, candidate)
+            power5 *= 5
+        power3 *= 3
+    return best
 
 
+#: The FFT length of the K-weighting's overlap-add convolution: one length for every take, so
+#: one filter spectrum per sample rate (and one FFT plan) serves them all.
+K_BLOCK = 1 << 15
+
+
+@functools.cache
+def _k_weighting_spectrum(rate: int) -> np.ndarray:
+    return np.fft.rfft(k_weighting_fir(rate), K_BLOCK)
+
+
+def k_weighted(x: np.ndarray, rate: int) -> np.ndarray:
+    """`x` through the K-weighting filter, ring-out included: an overlap-add FFT convolution,
+    all blocks in one batched FFT."""
+    taps = int(K_FIR_SECONDS * rate)
+    step = K_BLOCK - taps + 1
+    blocks = max(1, -(-len(x) // step))
+    padded = np.zeros(blocks * step)
+    padded[: len(x)] = x
+    spectra = np.fft.rfft(padded.reshape(blocks, step), K_BLOCK, axis=1)
+    spectra *= _k_weighting_spectrum(rate)
+    filtered = np.fft.irfft(spectra, K_BLOCK, axis=1)
+    out = np.zeros((blocks + 1) * step)
+    out[: blocks * step] = filtered[:, :step].ravel()
+    tails = np.zeros((blocks, step))
+    tails[:, : taps - 1] = filtered[:, step:]
+    out[step:] += tails.ravel()
+    return out[: len(x) + taps - 1]
 #: Summary groups are about this long: fine enough for a look-ahead limiter, coarse enough
 #: that a two-hour episode's summary stays a few tens of megabytes.
 GROUP_SECONDS = 0.0016
@@ -126,7 +162,7 @@ def summarize_take(samples: np.ndarray, rate: int) -> TakeSummary:
     """The loudness summary of one take (int16 samples), surrounded by silence."""
     group = group_size(rate)
     x = samples.astype(np.float64) / 32768.0
-    filtered = fft_convolve(x, k_weighting_fir(rate))
+    filtered = k_weighted(x, rate)
     energy = _per_group(np.square(filtered), group, np.sum)
     padded = np.concatenate([np.zeros(TAPS_PER_PHASE - 1), x, np.zeros(TAPS_PER_PHASE - 1)])
     oversampled = np.max(

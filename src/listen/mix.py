@@ -28,7 +28,7 @@ import numpy as np
 from listen.cache import TakeCache, TakeRef
 from listen.config import Pauses, RenderConfig
 from listen.errors import ListenError
-from listen.lifeline import CHILD_PROCESS
+from listen.lifeline import child_command
 from listen.loudness import Summary, group_size, sample_gains
 from listen.mp3 import (
     DECODER_DELAY,
@@ -159,49 +159,34 @@ def plan_timeline(
     boundary of its part (pauses grow by under two milliseconds for it).
 
     With a `frame` (samples per encoded frame), the episode is cut into parts that can be
-    encoded on their own (`part_ends`): each part is laid out from its own start, and its
-    length rounded up to whole frames (its closing pause grows by under one frame), so a part
-    is the same audio wherever it lands in the episode. Without, the episode is one part."""
-    group = group_size(sample_rate)
-    sentences: list[TimedSentence] = []
-    chapter_starts: list[int] = []
+    encoded on their own (`part_ranges`): each part is laid out from its own start
+    (`lay_out_part`), and its length rounded up to whole frames (its closing pause grows by
+    under one frame), so a part is the same audio wherever it lands in the episode. Without,
+    the episode is one part."""
+    gaps = take_gaps_ms(script, pauses)
+    ranges = part_ranges(script, pauses, sample_rate, frame) if frame else [(0, len(gaps))]
     starts: list[int] = []
     parts: list[Part] = []
     base = 0  # where the current part starts in the episode
-    position = 0  # within the current part
-    cuts = part_ends(script, pauses, sample_rate, frame) if frame else set()
-    lengths = iter(take_lengths)
-
-    def advance(length: int, gap_ms: int) -> None:
-        nonlocal position
-        gap = round(gap_ms * sample_rate / 1000)
-        position = -(-(position + length + gap) // group) * group
-
-    number_in_episode = -1
+    for number, (first, end) in enumerate(ranges):
+        span = lay_out_part(take_lengths[first:end], gaps[first:end], sample_rate, frame,
+                            last=number == len(ranges) - 1)  # fmt: skip
+        starts += [base + start for start in span.starts]
+        parts.append(Part(base, span.total_samples, first, end))
+        base += span.total_samples
+    total = base
+    sentences: list[TimedSentence] = []
+    chapter_starts: list[int] = []
+    take = 0
     for index, chapter in enumerate(script.chapters):
-        chapter_starts.append(0 if index == 0 else base + position)
-        for number, sentence in enumerate(chapter.sentences):
-            number_in_episode += 1
-            first = base + position
-            for part, _unit in enumerate(sentence.units):
-                length = next(lengths)
-                starts.append(base + position)
-                end = base + position + length
-                last = part == len(sentence.units) - 1
-                advance(length, _pause_ms(script, index, number, pauses) if last
-                        else pauses.clause_ms)  # fmt: skip
+        chapter_starts.append(0 if index == 0 else starts[take] if take < len(starts) else total)
+        for sentence in chapter.sentences:
+            first, take = take, take + len(sentence.units)
+            end = starts[take - 1] + take_lengths[take - 1]
             sentences.append(TimedSentence(
-                sentence.text, _ms(first, sample_rate), _ms(end, sample_rate), index,
+                sentence.text, _ms(starts[first], sample_rate), _ms(end, sample_rate), index,
                 sentence.voice, sentence.block,
             ))  # fmt: skip
-            if frame and number_in_episode in cuts:
-                part_length = -(-position // frame) * frame
-                first_take = parts[-1].end_take if parts else 0
-                parts.append(Part(base, part_length, first_take, len(starts)))
-                base, position = base + part_length, 0
-    total = base + position
-    if position or not parts:
-        parts.append(Part(base, position, parts[-1].end_take if parts else 0, len(starts)))
     ends = [*chapter_starts[1:], total]
     chapters = tuple(
         TimedChapter(c.title, _ms(start, sample_rate), _ms(end, sample_rate))
@@ -209,6 +194,51 @@ def plan_timeline(
     )
     return Timeline(chapters, tuple(sentences), _ms(total, sample_rate), tuple(starts),
                     total, tuple(parts))  # fmt: skip
+
+
+def take_gaps_ms(script: Script, pauses: Pauses) -> list[int]:
+    """The pause after each take: a clause's within a sentence, else the sentence's."""
+    gaps: list[int] = []
+    for index, chapter in enumerate(script.chapters):
+        for number, sentence in enumerate(chapter.sentences):
+            gaps += [pauses.clause_ms] * (len(sentence.units) - 1)
+            gaps.append(_pause_ms(script, index, number, pauses))
+    return gaps
+
+
+def lay_out_part(lengths: Sequence[int], gaps_ms: Sequence[int], rate: int, frame: int | None,
+                 last: bool = True) -> Span:  # fmt: skip
+    """A part's takes laid out from its start, each on a loudness-summary group boundary; a
+    part before the last is rounded up to whole `frame`s, so that the next starts on one."""
+    group = group_size(rate)
+    starts: list[int] = []
+    position = 0
+    for length, gap_ms in zip(lengths, gaps_ms, strict=True):
+        starts.append(position)
+        gap = round(gap_ms * rate / 1000)
+        position = -(-(position + length + gap) // group) * group
+    if frame and not last:
+        position = -(-position // frame) * frame
+    return Span(tuple(starts), position)
+
+
+def part_ranges(script: Script, pauses: Pauses, rate: int, frame: int) -> list[tuple[int, int]]:
+    """The takes [first, end) of each part the episode is cut in (`part_ends`): known from the
+    script alone, so that a part can be mixed as soon as its own takes are made."""
+    cuts = part_ends(script, pauses, rate, frame)
+    ranges: list[tuple[int, int]] = []
+    first = take = 0
+    number = -1
+    for chapter in script.chapters:
+        for sentence in chapter.sentences:
+            number += 1
+            take += len(sentence.units)
+            if number in cuts:
+                ranges.append((first, take))
+                first = take
+    if take > first or not ranges:
+        ranges.append((first, take))
+    return ranges
 
 
 #: A part is cut after a paragraph whose text hashes to 0 modulo this (besides every chapter's
@@ -357,15 +387,10 @@ def ffmpeg_exe() -> str:
 
 def run_ffmpeg(args: Sequence[str]) -> str:
     """Run ffmpeg; return its stderr (where it reports measurements). One-line error on failure."""
+    command, keywords = child_command([ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args])
     try:
-        done = subprocess.run(
-            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args],
-            capture_output=True,
-            text=True,
-            errors="replace",
-            check=False,
-            **CHILD_PROCESS,
-        )
+        done = subprocess.run(command, capture_output=True, text=True, errors="replace",
+                              check=False, **keywords)  # fmt: skip
     except OSError as exc:
         raise ListenError(f"cannot run ffmpeg: {exc}") from None
     if done.returncode != 0:
@@ -384,14 +409,14 @@ def encoder_args(fmt: str, render: RenderConfig) -> list[str]:
 
 
 def pipe_to_ffmpeg(stream: Iterator[bytes], rate: int, out: Path, args: Sequence[str]) -> None:
-    command = [
+    command, keywords = child_command([
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-f", "f32le", "-ar", str(rate),
         "-ac", "1", "-i", "pipe:0", "-ac", "1", "-map_metadata", "-1", *args, str(out),
-    ]  # fmt: skip
+    ])  # fmt: skip
     with tempfile.TemporaryFile() as errors:
         try:
             process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors,
-                                       **CHILD_PROCESS)  # fmt: skip
+                                       **keywords)  # fmt: skip
         except OSError as exc:
             raise ListenError(f"cannot run ffmpeg: {exc}") from None
         assert process.stdin is not None
@@ -447,38 +472,33 @@ def mix(
     jobs: int | None = None,
 ) -> MixedAudio:
     """Lay out, normalize and encode into `workdir`, up to `jobs` parts at once (default: one
-    per core); return the audio and its timeline.
+    per core); return the audio and its timeline. `takes` may be a `TakeStream`'s: each part
+    is mixed as soon as its own takes are made.
 
     MP3 is mixed in parts (chapters, runs of paragraphs: `plan_timeline`), each normalized and
     encoded on its own and cached by everything it is made of, then joined at frame boundaries
     into one gapless file (`listen.mp3`): a re-render after an edit encodes only the parts the
     edit touched. M4A is mixed as one part."""
-    if not takes:
+    if not len(takes):
         raise ListenError("nothing to narrate")
     rate = takes[0].sample_rate
-    frame = frame_samples(rate) if fmt == "mp3" else None
-    timeline = plan_timeline(script, [t.samples for t in takes], rate, render.pauses, frame)
     voices = [voice for voice, _ in script.voiced_units]
     out = workdir / f"episode.{fmt}"
-    if frame is None:
-        encode_normalized(takes, timeline, voices, script.voice, cache, render, fmt, out)
+    if fmt != "mp3":
+        timeline = plan_timeline(script, [t.samples for t in takes], rate, render.pauses)
+        encode_normalized(list(takes), timeline, voices, script.voice, cache, render, fmt, out)
         return MixedAudio(path=out, format=fmt, timeline=timeline)
-    keys = []
-    for part in timeline.parts:
-        starts = timeline.starts[part.first_take : part.end_take]
-        span = Span(tuple(start - part.start for start in starts), part.length)
-        part_takes = takes[part.first_take : part.end_take]
-        part_voices = voices[part.first_take : part.end_take]
-        keys.append((part_key(part_takes, span, part_voices, script.voice, render, fmt),
-                     span, part_takes, part_voices))  # fmt: skip
-
+    frame = frame_samples(rate)
+    gaps = take_gaps_ms(script, render.pauses)
+    ranges = part_ranges(script, render.pauses, rate, frame)
+    keys: list[str] = []
     # Per part: where the frames it keeps are in its cached file, and how many.
     pieces: dict[int, tuple[int, int, int]] = {}
     templates: dict[int, Frames] = {}
 
-    def place(number: int, frames: Frames) -> None:
-        last = number == len(timeline.parts) - 1
-        keep = len(frames.audio) if last else timeline.parts[number].length // frame
+    def place(number: int, span: Span, frames: Frames) -> None:
+        last = number == len(ranges) - 1
+        keep = len(frames.audio) if last else span.total_samples // frame
         if len(frames.audio) < keep or not keep:
             raise ListenError("the encoder wrote fewer frames than the audio needs")
         first, final = frames.audio[0], frames.audio[keep - 1]
@@ -486,8 +506,8 @@ def mix(
         if number == 0:
             templates[0] = Frames(frames.data[: frames.audio[0][0]], frames.info, ())
 
-    def encode(number: int) -> None:
-        key, span, part_takes, part_voices = keys[number]
+    def encode(number: int, key: str, span: Span, part_takes: list[TakeRef],
+               part_voices: list[str]) -> None:  # fmt: skip
         path = workdir / f"part-{number}.mp3"
         encode_normalized(part_takes, span, part_voices, script.voice, cache, render, fmt, path,
                           PART_ARGS)  # fmt: skip
@@ -495,29 +515,44 @@ def mix(
         path.unlink()
         frames = parse_frames(data)  # (a damaged encode fails here, before it is cached)
         stored = cache.store_part(key, data, _usable_part)
-        place(number, frames if stored is data else parse_frames(stored))
+        place(number, span, frames if stored is data else parse_frames(stored))
 
-    todo = []
-    for number, (key, *_) in enumerate(keys):
-        if (frames := _cached_part(cache, key)) is None:
-            todo.append(number)
-        else:
-            place(number, frames)
-    # Parts are encoded side by side: each is a Python stream into an ffmpeg of its own.
-    with ThreadPoolExecutor(max(1, min(jobs or default_jobs(), len(todo)))) as pool:
-        list(pool.map(encode, todo))
+    # Each part is mixed as soon as its takes are in (the later ones may still be being
+    # spoken), and encoded beside the others: a Python stream into an ffmpeg of its own.
+    encoding = []
+    with ThreadPoolExecutor(max(1, jobs or default_jobs())) as pool:
+        try:
+            for number, (first, end) in enumerate(ranges):
+                part_takes = [takes[index] for index in range(first, end)]
+                span = lay_out_part([t.samples for t in part_takes], gaps[first:end], rate,
+                                    frame, last=number == len(ranges) - 1)  # fmt: skip
+                part_voices = voices[first:end]
+                key = part_key(part_takes, span, part_voices, script.voice, render, fmt)
+                keys.append(key)
+                if (frames := _cached_part(cache, key)) is not None:
+                    place(number, span, frames)
+                else:
+                    encoding.append(pool.submit(encode, number, key, span, part_takes,
+                                                part_voices))  # fmt: skip
+            for job in encoding:
+                job.result()
+        except BaseException:
+            for job in encoding:
+                job.cancel()
+            raise
+    timeline = plan_timeline(script, [t.samples for t in takes], rate, render.pauses, frame)
     # Joined one part at a time, so that the episode is never held in memory.
     count = sum(kept for _, _, kept in pieces.values())
     size = sum(end - start for start, end, _ in pieces.values())
     with out.open("wb") as file:
         file.write(info_frame(templates[0], count, size, timeline.total_samples, rate))
-        for number, (key, *_) in enumerate(keys):
+        for number, key in enumerate(keys):
             data = cache.lookup_part(key)
             if data is None:
                 raise ListenError("an encoded part left the take cache during the render")
             start, end, _ = pieces[number]
             file.write(data[start:end])
-    return MixedAudio(path=out, format=fmt, timeline=timeline, encoded=len(todo))
+    return MixedAudio(path=out, format=fmt, timeline=timeline, encoded=len(encoding))
 
 
 #: ffmpeg's MP3 muxer options for a part: an Info frame (its delay and padding tell the
@@ -568,18 +603,19 @@ def encode_normalized(
     The plan aims past what the encoder is known to do (ENCODER_LOUDNESS_SHIFT_LU). LAME
     does that so evenly that the plan is the measurement (MEASURED_FORMATS); an AAC file is
     measured with ffmpeg's ebur128 and, if it still misses the target, encoded once more with
-    the measured error planned in."""
+    the measured error planned in (up to ENCODE_ATTEMPTS; the closest attempt is kept)."""
     rate = takes[0].sample_rate
     target = render.loudness_lufs - ENCODER_LOUDNESS_SHIFT_LU[fmt]
     ceiling_db = render.true_peak_db - ENCODER_PEAK_OVERSHOOT_DB[fmt]
     take_gains, summary = match_voices(voices, narrator, takes, span, cache, target,
                                        10 ** (ceiling_db / 20))  # fmt: skip
-    for _ in range(ENCODE_ATTEMPTS):
+    best: tuple[float, Path] | None = None  # the measured attempt closest to the targets
+    for attempt in range(ENCODE_ATTEMPTS):
         gains = plan_gains(summary, target, 10 ** (ceiling_db / 20))
         stream = normalized_stream(takes, span, cache, gains, summary.group, take_gains)
         pipe_to_ffmpeg(stream, rate, out, [*encoder_args(fmt, render), *extra])
         if fmt not in MEASURED_FORMATS:
-            break
+            return
         # AAC's overshoot between samples is larger than MP3's: measure its true peak.
         true_peak = fmt == "m4a"
         result = measure_file(out, true_peak=true_peak)
@@ -587,7 +623,20 @@ def encode_normalized(
         error_lu = render.loudness_lufs - result.integrated_lufs
         overshoot_db = result.peak_db + allowance - render.true_peak_db
         if abs(error_lu) <= LOUDNESS_TOLERANCE_LU and overshoot_db <= 0:
-            break
+            if best is not None:
+                best[1].unlink()
+            return
+        # AAC's overshoot varies from one encode to the next (a lower ceiling has given a
+        # higher peak), so a correction can land further off: the closest attempt is kept.
+        miss = max(abs(error_lu) - LOUDNESS_TOLERANCE_LU, 0.0) + max(overshoot_db, 0.0)
+        if best is None or miss < best[0]:
+            kept = out.with_name(f"{out.name}.attempt-{attempt}")
+            out.replace(kept)
+            if best is not None:
+                best[1].unlink()
+            best = (miss, kept)
         target += error_lu
         if overshoot_db > 0:
             ceiling_db -= overshoot_db + 0.3
+    if best is not None:
+        best[1].replace(out)

@@ -26,7 +26,7 @@ import numpy as np
 from listen import __version__
 from listen.art import JPEG, EpisodeArt, Pictures, art_inputs, episode_art
 from listen.atomic import write_bytes
-from listen.cache import TakeCache, TakeRef, parse_size
+from listen.cache import TakeCache, parse_size
 from listen.config import AUDIO_FORMATS, ExtractRules, SiteConfig, VoicePreset, find_preset
 from listen.engines import phoneme_format
 from listen.errors import ListenError
@@ -39,7 +39,7 @@ from listen.pages import PostedPage
 from listen.publish import Manifest, art_names, slug_for, slugify
 from listen.script import Script, Voicing, bound_length, build_script, split_sentences
 from listen.storage import Destination, EpisodeRecord, open_destination
-from listen.synthesize import synthesize_all, synthesize_voiced, unit_key, voice_rate
+from listen.synthesize import start_synthesis, synthesize_all, unit_key, voice_rate
 from listen.tag import Artwork, EpisodeTags, load_artwork, tag
 from listen.voices import choose_voice, quote_voice_for
 
@@ -255,37 +255,39 @@ def render(
     _unique_slugs(work)
 
     # One batch for all pages, so they share the worker pools (one per voice). An episode is
-    # made at its narrator's sample rate; a quotation voice's takes are resampled to it.
+    # made at its narrator's sample rate; a quotation voice's takes are resampled to it. The
+    # takes are made in the background, in order: each episode is mixed as its takes come in.
     units_of = [[(presets[name], voice_rate(presets[job.script.voice]), unit)
                  for name, unit in job.script.voiced_units] for job in work]  # fmt: skip
     keys_of = [[unit_key(unit) for unit in units] for units in units_of]
-    refs = iter(
-        synthesize_voiced(
-            [unit for units in units_of for unit in units],
-            cache,
-            jobs=jobs,
-            on_take=_tracker(work, keys_of, progress),
-        )
-    )
-
-    with tempfile.TemporaryDirectory(prefix="listen-render-") as tmp:
-        for index, job in enumerate(work):
-            workdir = Path(tmp) / str(index)
-            workdir.mkdir()
-            takes = [next(refs) for _ in job.script.units]
-            job.render_key = render_key(job, takes, config, fmt, artwork)
-            job.unchanged = unchanged_episode(destination, job, fmt)
-            if job.unchanged is not None:
-                continue
-            job.art = episode_art(job.script, job.pictures, config.render.chapter_art)
-            job.audio = mix(job.script, takes, cache, config.render, fmt, workdir, jobs=jobs)
-            tag(
-                job.audio.path,
-                fmt,
-                _episode_tags(job.script, config, job.audio.timeline.chapters, artwork, job.art),
-            )
-        destination.sweep()
-        results = [_publish(job, destination, config, fmt) for job in work]
+    stream = start_synthesis([unit for units in units_of for unit in units], cache, jobs=jobs,
+                             on_take=_tracker(work, keys_of, progress))  # fmt: skip
+    try:
+        with tempfile.TemporaryDirectory(prefix="listen-render-") as tmp:
+            offset = 0
+            for index, job in enumerate(work):
+                workdir = Path(tmp) / str(index)
+                workdir.mkdir()
+                takes = stream.view(offset, len(keys_of[index]))
+                offset += len(keys_of[index])
+                job.render_key = render_key(job, keys_of[index], config, fmt, artwork)
+                job.unchanged = unchanged_episode(destination, job, fmt)
+                if job.unchanged is not None:
+                    continue
+                job.art = episode_art(job.script, job.pictures, config.render.chapter_art)
+                job.audio = mix(job.script, takes, cache, config.render, fmt, workdir,
+                                jobs=jobs)  # fmt: skip
+                tag(
+                    job.audio.path,
+                    fmt,
+                    _episode_tags(job.script, config, job.audio.timeline.chapters, artwork,
+                                  job.art),
+                )
+            stream.wait()  # every take made and counted, those of unchanged episodes too
+            destination.sweep()
+            results = [_publish(job, destination, config, fmt) for job in work]
+    finally:
+        stream.close()
     for job in work:
         destination.remember(_record(job, config, fmt))
     destination.publish_shared(config.show)
@@ -296,7 +298,7 @@ def render(
     return results
 
 
-def render_key(job: _Job, takes: Sequence[TakeRef], config: SiteConfig, fmt: str,
+def render_key(job: _Job, take_keys: Sequence[str], config: SiteConfig, fmt: str,
                artwork: Artwork | None) -> str:  # fmt: skip
     """A digest of everything an episode's published files are made from (where the page was
     read from is not: it is never published)."""
@@ -305,7 +307,7 @@ def render_key(job: _Job, takes: Sequence[TakeRef], config: SiteConfig, fmt: str
         "listen": __version__, "manifest": MANIFEST_REVISION, "format": fmt,
         "voice": job.script.voice, "slug": job.slug,
         "voices": [s.voice for s in job.script.sentences],
-        "takes": [t.key for t in takes], "render": asdict(config.render),
+        "takes": list(take_keys), "render": asdict(config.render),
         "article": [article.title, article.byline, article.published, article.url,
                     article.language, article.summary, article.categories, article.tags,
                     article.authors],

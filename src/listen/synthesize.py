@@ -9,11 +9,15 @@ faded, summarized for loudness) and runs them in a pool of worker processes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +26,17 @@ from pydub import AudioSegment
 
 from listen.cache import TakeCache, TakeRef, take_key
 from listen.config import VoicePreset
-from listen.engines import MIN_UNITS_FOR_POOL, Engine, load_engine, static_identity, static_rate
+from listen.engines import (
+    MIN_UNITS_FOR_POOL,
+    Engine,
+    engine_is_concurrent,
+    load_engine,
+    static_identity,
+    static_rate,
+)
 from listen.errors import ListenError
-from listen.lifeline import worker_pool
-from listen.loudness import summarize_take
+from listen.lifeline import stop_pool, worker_pool
+from listen.loudness import smooth_fft_length, summarize_take
 
 #: Samples quieter than this (int16 peak) count as silence when trimming and checking takes.
 SILENCE_PEAK = 300
@@ -63,10 +74,13 @@ def check_audible(samples: np.ndarray, voice: str, text: str) -> None:
         raise ListenError(f"voice {voice!r} produced no audible audio for: {snippet!r}")
 
 
-def make_take(engine: Engine, text: str) -> Take:
-    """Synthesize, trim to the speech, check it is audible, and fade its ends (so that joins
-    never click)."""
-    samples = trim_silence(engine.synthesize(text), engine.sample_rate)
+def make_take(engine: Engine, text: str,
+              engine_turn: AbstractContextManager[object] | None = None) -> Take:  # fmt: skip
+    """Synthesize (holding `engine_turn`, if given, while the engine speaks), trim to the
+    speech, check it is audible, and fade its ends (so that joins never click)."""
+    with engine_turn or contextlib.nullcontext():
+        spoken = engine.synthesize(text)
+    samples = trim_silence(spoken, engine.sample_rate)
     check_audible(samples, engine.preset.name, text)
     return Take(samples=fade_ends(samples, engine.sample_rate), sample_rate=engine.sample_rate)
 
@@ -78,20 +92,6 @@ def fade_ends(samples: np.ndarray, rate: int) -> np.ndarray:
     return np.frombuffer(faded.raw_data, dtype=np.int16).copy()
 
 
-def _smooth_length(n: int) -> int:
-    """The smallest 2^a 3^b 5^c >= n: a length numpy's FFT handles fast."""
-    best = 1 << max(n - 1, 0).bit_length()
-    power3 = 1
-    while power3 < best:
-        power5 = power3
-        while power5 < best:
-            candidate = power5 * (1 << max(math.ceil(n / power5) - 1, 0).bit_length())
-            best = min(best, candidate)
-            power5 *= 5
-        power3 *= 3
-    return best
-
-
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     """A take at another sample rate: band-limited (its spectrum cut or zero-padded), exactly
     round(n * to / from) samples long. Takes are faded to silence at both ends, so treating
@@ -99,7 +99,7 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     if from_rate == to_rate or samples.size == 0:
         return samples
     step = from_rate // math.gcd(from_rate, to_rate)
-    padded = step * _smooth_length(-(-len(samples) // step))  # zeros after it stay zeros
+    padded = step * smooth_fft_length(-(-len(samples) // step))  # zeros after it stay zeros
     out = padded * to_rate // from_rate
     spectrum = np.fft.rfft(samples.astype(np.float64), padded)
     kept = min(len(spectrum), out // 2 + 1)
@@ -109,8 +109,10 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
 
 
 def _synthesize_into(engine: Engine, cache: TakeCache, key: str, text: str,
-                     sample_rate: int | None = None) -> TakeRef:  # fmt: skip
-    take = make_take(engine, text)
+                     sample_rate: int | None = None,
+                     engine_turn: AbstractContextManager[object] | None = None,
+                     ) -> TakeRef:  # fmt: skip
+    take = make_take(engine, text, engine_turn)
     samples, rate = take.samples, take.sample_rate
     if sample_rate and sample_rate != rate:  # a second voice joins the narrator's rate
         samples, rate = resample(samples, rate, sample_rate), sample_rate
@@ -182,48 +184,209 @@ def synthesize_all(
     jobs: int | None = None,
     on_take: Callable[[str, bool], None] | None = None,
     sample_rate: int | None = None,
+    stream: TakeStream | None = None,
 ) -> list[TakeRef]:
     """A cached take for every text, in order. Takes already in the cache are reused; the rest
-    are synthesized once each (repeated texts share a take) by a pool of worker processes,
-    each with its own engine, or in this process for a few sentences of the fast system voice.
-    Samples go straight to the cache; only references come back, so memory stays flat. Takes
-    are made at `sample_rate` (default: the voice's own), resampled if the voice's differs.
+    are synthesized once each (repeated texts share a take), in the texts' order, so that the
+    first chapters are done first. An engine that can speak from several threads at once (the
+    neural voices: onnxruntime runs outside the GIL) is loaded once and shared by a thread per
+    core; others run in a pool of worker processes, each with its own engine, or, for a few
+    sentences of the fast system voice, in this process (a second thread summarizes and
+    stores one take while the engine speaks the next). Samples go straight to the cache; only
+    references come back, so memory stays flat. Takes are made at `sample_rate` (default: the
+    voice's own), resampled if the voice's differs.
 
-    `on_take(key, from_cache)` is called once per distinct take as it becomes available."""
+    `on_take(key, from_cache)` is called once per distinct take as it becomes available (and
+    `stream`, when given, is handed each take at the same time, and can stop the work)."""
     if sample_rate == voice_rate(preset):
         sample_rate = None
     identity = take_identity(preset, sample_rate)
     keys = [take_key(identity, text) for text in texts]
     found: dict[str, TakeRef] = {}
+
+    def deliver(ref: TakeRef, from_cache: bool) -> None:
+        found[ref.key] = ref
+        if stream is not None:
+            stream.put(ref)
+        if on_take:
+            on_take(ref.key, from_cache)
+
     for key in dict.fromkeys(keys):
         if (ref := cache.lookup(key)) is not None:
-            found[key] = ref
-            if on_take:
-                on_take(key, True)
+            deliver(ref, True)
     todo = list({key: text for key, text in zip(keys, texts, strict=True) if key not in found}
                 .items())  # fmt: skip
-    # Longest first, so that the workers finish together instead of one waiting on the other.
-    todo.sort(key=lambda item: len(item[1]), reverse=True)
     jobs = jobs or default_jobs()
-    if jobs > 1 and len(todo) >= MIN_UNITS_FOR_POOL.get(preset.engine, 2):
+    stopped = stream.stopped if stream is not None else threading.Event()
+    if (jobs > 1 and not is_concurrent(preset)
+            and len(todo) >= MIN_UNITS_FOR_POOL.get(preset.engine, 2)):  # fmt: skip
         # Spawned, not forked: onnxruntime is not fork-safe. The workers end with this
         # process however it ends, and at once when the render is interrupted.
         setup = (preset, cache.directory, sample_rate)
         with worker_pool(min(jobs, len(todo)), _worker_init, setup) as pool:
+            if stream is not None:
+                stream.watch(pool)
             try:
                 for ref in pool.map(_worker_take, todo):
-                    found[ref.key] = ref
-                    if on_take:
-                        on_take(ref.key, False)
+                    deliver(ref, False)
             except BrokenProcessPool:
+                if stopped.is_set():
+                    raise Stopped() from None
                 raise ListenError("a synthesis worker died (out of memory, or killed)") from None
     elif todo:  # (a warm render loads no engine at all)
-        engine = _local_engine(preset, jobs)
-        for key, text in todo:
-            found[key] = _synthesize_into(engine, cache, key, text, sample_rate)
-            if on_take:
-                on_take(key, False)
+        for ref in _synthesize_here(todo, preset, cache, jobs, sample_rate, stopped):
+            deliver(ref, False)
     return [found[key] for key in keys]
+
+
+class Stopped(Exception):
+    """The batch's synthesis was stopped (its render was interrupted or failed)."""
+
+
+@functools.lru_cache(maxsize=16)
+def is_concurrent(preset: VoicePreset) -> bool:
+    """Whether the preset's engine can synthesize from several threads at once."""
+    return engine_is_concurrent(preset)
+
+
+@functools.lru_cache(maxsize=16)
+def _engine_lock(preset: VoicePreset) -> threading.Lock:
+    return threading.Lock()
+
+
+def _synthesize_here(todo: Sequence[tuple[str, str]], preset: VoicePreset, cache: TakeCache,
+                     jobs: int, sample_rate: int | None, stopped: threading.Event,
+                     ) -> Iterator[TakeRef]:  # fmt: skip
+    """Takes made in this process, in order, by threads sharing one engine: a thread per core
+    for a concurrent engine (each call on one core; a model's own threads only when there is
+    less than a call per core to make), else two, taking turns at the engine."""
+    concurrent = is_concurrent(preset)
+    threads = min(jobs if concurrent else 2, len(todo))
+    engine = _local_engine(preset, 1 if concurrent and threads == jobs else jobs)
+    lock = contextlib.nullcontext() if concurrent else _engine_lock(preset)
+
+    def make(item: tuple[str, str]) -> TakeRef:
+        if stopped.is_set():
+            raise Stopped()
+        key, text = item
+        return _synthesize_into(engine, cache, key, text, sample_rate, lock)
+
+    if threads <= 1:
+        yield from map(make, todo)
+        return
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="listen-synthesis")
+    try:
+        yield from pool.map(make, todo)
+    finally:  # (stopped early: the takes not yet begun are dropped)
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+class TakeStream:
+    """A batch's takes, made in a background thread and handed out in the units' order as
+    they come in, so that an episode's first parts are mixed and encoded while the rest is
+    still being spoken. `stream[i]` waits for unit i's take (and raises the synthesis's error,
+    if it failed); `close()` stops the synthesis (its worker processes at once)."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self.keys = list(keys)
+        self.stopped = threading.Event()
+        self._made: dict[str, TakeRef] = {}
+        self._error: BaseException | None = None
+        self._finished = False
+        self._changed = threading.Condition()
+        self._pools: list[ProcessPoolExecutor] = []
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index: int) -> TakeRef:
+        key = self.keys[index]
+        with self._changed:
+            while key not in self._made:
+                if self._error is not None:
+                    raise self._error
+                if self._finished:
+                    raise ListenError("the synthesis ended without every take")
+                self._changed.wait(1.0)
+            return self._made[key]
+
+    def view(self, offset: int, count: int) -> StreamView:
+        """Units [offset, offset + count) of the stream (one page's), as a sequence."""
+        return StreamView(self, offset, count)
+
+    def wait(self) -> None:
+        """Until the synthesis has ended; raises its error, if it failed."""
+        with self._changed:
+            while not self._finished:
+                self._changed.wait(1.0)
+            if self._error is not None:
+                raise self._error
+
+    def put(self, ref: TakeRef) -> None:
+        with self._changed:
+            self._made[ref.key] = ref
+            self._changed.notify_all()
+
+    def watch(self, pool: ProcessPoolExecutor) -> None:
+        with self._changed:
+            self._pools.append(pool)
+        if self.stopped.is_set():
+            stop_pool(pool)
+
+    def finish(self, error: BaseException | None = None) -> None:
+        with self._changed:
+            self._finished = True
+            self._error = error
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        self.stopped.set()
+        with self._changed:
+            pools = list(self._pools)
+        for pool in pools:
+            stop_pool(pool)
+
+
+class StreamView(Sequence[TakeRef]):
+    """Some of a stream's takes, in order: reading one waits until it is made."""
+
+    def __init__(self, stream: TakeStream, offset: int, count: int) -> None:
+        self.stream, self.offset, self.count = stream, offset, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.count))]
+        if not -self.count <= index < self.count:
+            raise IndexError(index)
+        return self.stream[self.offset + index % self.count]
+
+
+def start_synthesis(
+    units: Sequence[VoicedUnit],
+    cache: TakeCache,
+    jobs: int | None = None,
+    on_take: Callable[[str, bool], None] | None = None,
+) -> TakeStream:
+    """`synthesize_voiced` in a background thread: the takes come out of the returned stream
+    in the units' order as they are made. Close the stream when done with it."""
+    stream = TakeStream([unit_key(unit) for unit in units])
+
+    def run() -> None:
+        try:
+            synthesize_voiced(units, cache, jobs, on_take, stream)
+        except Stopped:
+            stream.finish(ListenError("the synthesis was stopped"))
+        except BaseException as exc:  # handed to the thread that waits for the takes
+            stream.finish(exc)
+        else:
+            stream.finish()
+
+    # A daemon: an interrupted render does not wait for its synthesis to notice.
+    threading.Thread(target=run, name="listen-synthesis", daemon=True).start()
+    return stream
 
 
 #: A synthesis unit of a multi-voice batch: the voice, the sample rate to make it at, the text.
@@ -240,6 +403,7 @@ def synthesize_voiced(
     cache: TakeCache,
     jobs: int | None = None,
     on_take: Callable[[str, bool], None] | None = None,
+    stream: TakeStream | None = None,
 ) -> list[TakeRef]:
     """`synthesize_all` for units of several voices (several pages, a quotation voice), one
     batch per voice and rate; the takes come back in the units' order."""
@@ -250,6 +414,6 @@ def synthesize_voiced(
     for (preset, sample_rate), indexes in groups.items():
         texts = [units[i][2] for i in indexes]
         made = synthesize_all(texts, preset, cache, jobs=jobs, on_take=on_take,
-                              sample_rate=sample_rate)  # fmt: skip
+                              sample_rate=sample_rate, stream=stream)  # fmt: skip
         refs.update(zip(indexes, made, strict=True))
     return [refs[index] for index in range(len(units))]

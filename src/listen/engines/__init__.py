@@ -17,8 +17,9 @@ from listen.engines import hibari, piper, plugin
 from listen.engines import pyttsx3 as system
 from listen.engines.base import Engine, to_int16
 
-#: The fast system voice is only worth worker processes for this many sentences or more.
-MIN_UNITS_FOR_POOL = {"piper": 2, "hibari": 24, "pyttsx3": 48}
+#: An engine that cannot speak from several threads at once is worth worker processes for
+#: this many units or more (the fast system voice: below that, starting them costs more).
+MIN_UNITS_FOR_POOL = {"pyttsx3": 48}
 
 
 def load_engine(preset: VoicePreset, threads: int = 1) -> Engine:
@@ -31,6 +32,19 @@ def load_engine(preset: VoicePreset, threads: int = 1) -> Engine:
     if preset.engine == "pyttsx3":
         return system.Pyttsx3Engine(preset)
     return plugin.load_plugin(preset)
+
+
+def engine_is_concurrent(preset: VoicePreset) -> bool:
+    """Whether one engine of the preset's kind can synthesize from several threads at once
+    (its class says so with `concurrent = True`); else each core needs an engine of its own,
+    in a process of its own."""
+    if preset.engine == "piper":
+        return piper.PiperEngine.concurrent
+    if preset.engine == "hibari":
+        return hibari.HibariEngine.concurrent
+    if preset.engine == "pyttsx3":
+        return False
+    return bool(getattr(plugin.plugin_class(preset), "concurrent", False))
 
 
 def phoneme_format(preset: VoicePreset) -> str | None:
@@ -64,5 +78,5 @@ def static_rate(preset: VoicePreset) -> int | None:
     return None
 
 
-__all__ = ["MIN_UNITS_FOR_POOL", "Engine", "load_engine", "phoneme_format", "static_identity",
-           "static_rate", "to_int16"]  # fmt: skip
+__all__ = ["MIN_UNITS_FOR_POOL", "Engine", "engine_is_concurrent", "load_engine",
+           "phoneme_format", "static_identity", "static_rate", "to_int16"]  # fmt: skip

@@ -11,6 +11,7 @@ sentence splitter, which breaks at "Jan. 5", is bypassed, as Piper's is.
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -111,7 +112,13 @@ def split_phonemes(phonemes: str, limit: int = MAX_PHONEMES) -> list[str]:
 class HibariEngine:
     """A hibari voice. Lexicon phonemes (`[[...]]`, misaki's alphabet) become hibari's inline
     `[word](/phonemes/)` links; the rest of the unit is normalized by hibari's own front end
-    (a no-op on text listen has already normalized) and phonemized with its context."""
+    (a no-op on text listen has already normalized) and phonemized with its context.
+
+    One engine may synthesize from several threads at once: the model runs in onnxruntime
+    (thread-safe, outside the GIL); its G2P, whose caches are not made for threads, is taken in
+    turns."""
+
+    concurrent = True
 
     def __init__(self, preset: VoicePreset, threads: int = 1) -> None:
         low, high = RATE_RANGE
@@ -133,6 +140,7 @@ class HibariEngine:
                 f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
             ) from None
         self.sample_rate = int(self.tts.sample_rate)
+        self._g2p_turn = threading.Lock()
 
     def identity(self) -> dict[str, str | float]:
         return hibari_identity(self.preset, self.model_path)
@@ -150,7 +158,8 @@ class HibariEngine:
                 pieces.append(lead + self._normalize(piece) + tail)
             else:
                 pieces.append(piece)
-        return self.tts.g2p("".join(pieces).strip(), normalize_text=False)
+        with self._g2p_turn:
+            return self.tts.g2p("".join(pieces).strip(), normalize_text=False)
 
     def synthesize(self, text: str) -> np.ndarray:
         phonemes = self.phonemize(text)

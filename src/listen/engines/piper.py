@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from importlib import import_module
 from pathlib import Path
 
@@ -67,7 +68,13 @@ def piper_sample_rate(preset: VoicePreset) -> int | None:
 class PiperEngine:
     """Piper (onnxruntime). Synthesizes exactly the unit it is given: Piper's own sentence
     splitting is bypassed (it breaks at "Dr." and "Jan."), and its per-sentence volume
-    normalization is off so that loudness is set once for the whole episode."""
+    normalization is off so that loudness is set once for the whole episode.
+
+    One engine may synthesize from several threads at once: the model runs in onnxruntime
+    (thread-safe, outside the GIL), and the phonemizer (espeak-ng, one global state per
+    process) is taken in turns."""
+
+    concurrent = True
 
     def __init__(self, preset: VoicePreset, threads: int = 1) -> None:
         import onnxruntime
@@ -93,13 +100,16 @@ class PiperEngine:
         self.voice = PiperVoice(session=session, config=config)
         self.sample_rate = config.sample_rate
         self.syn_config = SynthesisConfig(length_scale=1.0 / preset.rate, normalize_audio=False)
+        self._phonemizer_turn = threading.Lock()
 
     def identity(self) -> dict[str, str | float]:
         return piper_identity(self.preset, self.model_path)
 
     def synthesize(self, text: str) -> np.ndarray:
         phonemes: list[str] = []
-        for sentence in self.voice.phonemize(text):
+        with self._phonemizer_turn:
+            sentences = self.voice.phonemize(text)
+        for sentence in sentences:
             if phonemes and sentence:
                 phonemes.append(" ")
             phonemes.extend(sentence)

@@ -10,10 +10,15 @@ from listen.engines.base import Engine
 from listen.errors import ListenError
 
 
-def load_plugin(preset: VoicePreset) -> Engine:
+def plugin_class(preset: VoicePreset) -> type:
+    """The class a preset's `engine` names. One that sets `concurrent = True` says one engine
+    may synthesize from several threads at once."""
     module_name, _, class_name = preset.engine.partition(":")
     try:
-        engine_class = getattr(import_module(module_name), class_name)
+        return getattr(import_module(module_name), class_name)
     except (ImportError, AttributeError):
         raise ListenError(f"voice {preset.name!r}: cannot load engine {preset.engine!r}") from None
-    return engine_class(preset)
+
+
+def load_plugin(preset: VoicePreset) -> Engine:
+    return plugin_class(preset)(preset)
