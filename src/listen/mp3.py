@@ -55,6 +55,9 @@ class Frames:
         return self.data[frames[0][0] : frames[-1][0] + frames[-1][1]]
 
 
+_HEADER = struct.Struct(">I")
+
+
 def _frame_length(header: int) -> int | None:
     if header >> 21 != 0x7FF or (header >> 17) & 3 != 1:  # sync, Layer III
         return None
@@ -77,8 +80,12 @@ def _xing_offset(data: bytes, offset: int) -> int:
 def parse_frames(data: bytes) -> Frames:
     """The frames of an MP3 stream with no ID3 tag (as `mix` has ffmpeg write parts)."""
     offset, frames = 0, []
+    lengths: dict[int, int | None] = {}  # a stream has a header or two, repeated
     while offset + 4 <= len(data):
-        length = _frame_length(int.from_bytes(data[offset : offset + 4], "big"))
+        (header,) = _HEADER.unpack_from(data, offset)
+        length = lengths.get(header, -1)
+        if length == -1:
+            length = lengths[header] = _frame_length(header)
         if length is None or offset + length > len(data):
             raise ListenError("the encoder wrote a damaged MP3 frame")
         frames.append((offset, length))

@@ -14,6 +14,7 @@ sentence repeating it.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -91,13 +92,20 @@ def passages(manifest: Manifest) -> list[Passage]:
 
 def wrap(text: str, width: int = LINE_CHARS) -> list[str]:
     """Lines of at most `width` characters, balanced: two lines of 40 rather than 60 and 20."""
+    return list(_balanced_lines(text, width))
+
+
+# Every transcript format asks for the same cues' lines, and splitting a sentence into cues asks
+# for the line count of its growing prefixes: a long article's lines are worth remembering.
+@functools.lru_cache(maxsize=8192)
+def _balanced_lines(text: str, width: int) -> tuple[str, ...]:
     lines = textwrap.wrap(text, width, break_on_hyphens=False)
     if len(lines) == 2:
         for narrower in range(len(text) // 2, width):
             balanced = textwrap.wrap(text, narrower, break_on_hyphens=False)
             if len(balanced) == 2:
-                return balanced
-    return lines
+                return tuple(balanced)
+    return tuple(lines)
 
 
 def pieces(text: str, max_lines: int = CUE_LINES, width: int = LINE_CHARS) -> list[str]:
