@@ -68,8 +68,8 @@ def render(page: Path, out: Path, voice: str, cache: Path) -> Run:
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if process.returncode != 0:
         raise SystemExit(f"render failed: {process.stderr.read() if process.stderr else ''}")
-    manifest = next(p for p in (out / "episodes").glob("*.json")
-                    if not p.name.endswith(".chapters.json"))  # fmt: skip
+    # The manifest: a slug has no dots, the chapters' and transcript's names have.
+    manifest = next(p for p in (out / "episodes").glob("*.json") if "." not in p.stem)
     duration = json.loads(manifest.read_text())["duration_ms"] / 1000
     return Run(seconds, peak / 1024**2, duration, cpu)
 

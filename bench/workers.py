@@ -100,7 +100,7 @@ def audio_seconds(out: Path) -> float:
     return sum(
         json.loads(p.read_text())["duration_ms"] / 1000
         for p in (out / "episodes").glob("*.json")
-        if not p.name.endswith(".chapters.json")
+        if "." not in p.stem  # a manifest: slugs have no dots (chapters and transcripts do)
     )
 
 

@@ -472,3 +472,30 @@ def test_a_stopped_worker_leaves_no_process_behind(
             assert queue.batch_status(client, batch).jobs[0].state == "done"
     finally:
         worker.kill()
+
+
+def test_an_idle_worker_helps_with_a_long_page(tmp_path: Path, broker: str, start_workers
+                                                ) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    """The one page of a batch has many takes to make: its job asks for help, the other
+    worker (idle: nothing else is queued) makes takes from the page's end into the shared
+    cache, and the episode comes out whole, with the take of every unit in the cache."""
+    [page] = write_articles(tmp_path / "pages", 1, sentences_per_section=16, sections=4)
+    config = site_config(tmp_path / "site", tmp_path / "cache")
+    workers = start_workers(config, "w1", "w2")
+    done = run_listen("render", "--queue", "--wait", "--config", config, "--out",
+                      tmp_path / "queued", page)  # fmt: skip
+    assert done.stdout.count("\ndone   ") == 1, done.stdout
+    assert_every_episode_whole(tmp_path / "queued", 1)
+    logs = b"".join(worker.log.read_bytes() for worker in workers).decode()
+    assert logs.count("Task listen.assist_page[") == 2  # received, succeeded
+    helped = re.search(r"(\d+) takes made to help its job", logs)
+    found = re.search(r"story-001.mp3 \((\d+) takes synthesized, (\d+) cached", logs)
+    assert helped and found, logs
+    # The page's job found the helper's takes in the cache (all but any both made at once).
+    assert 0 < int(found.group(2)) <= int(helped.group(1))
+    from listen.config import load_config
+    from listen.pipeline import script_page
+
+    script = script_page(page, load_config(config))
+    takes = {path.stem for path in (tmp_path / "cache").rglob("*.wav")}
+    assert len(takes) == len({unit for _, unit in script.voiced_units})

@@ -123,3 +123,34 @@ def test_a_part_is_encoded_while_later_takes_are_still_missing(tmp_path: Path) -
 def _folder(path: Path) -> Path:
     path.mkdir(parents=True)
     return path
+
+
+def test_an_assistant_makes_takes_from_the_end_until_it_meets_the_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`assist` (what an idle queue worker runs for a long page) makes takes from the last
+    towards the first and stops at one already made; the render, making them from the first,
+    takes the assistant's from the cache instead of speaking them again."""
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("FAKE_ENGINE_LOG", str(log))
+    synthesize._local_engine.cache_clear()
+    tone = VoicePreset(name="tone", engine="fake_engine:ToneEngine", voice="v1")
+    texts = [f"Sentence number {n}." for n in range(8)]
+    cache = TakeCache(tmp_path / "cache")
+    synthesize_all(texts[:3], tone, cache, jobs=1)  # the render has made the first three
+    log.unlink()
+    made = synthesize.assist([(tone, 16000, text) for text in texts], cache)
+    assert made == 5 and fake_engine.calls(log) == texts[:2:-1]
+
+    # Helped while it speaks: the render's first take brings the assistant's in.
+    helped = VoicePreset(name="tone", engine="fake_engine:HelpedEngine", voice="v1")
+    texts = ["first", *(f"Another sentence, number {n}." for n in range(6))]
+    (tmp_path / "helped.txt").write_text("\n".join(texts[4:]), encoding="utf-8")
+    monkeypatch.setenv("HELPED_CACHE", str(tmp_path / "helped"))
+    monkeypatch.setenv("HELPED_TEXTS", str(tmp_path / "helped.txt"))
+    log.unlink()
+    refs = synthesize_all(texts, helped, TakeCache(tmp_path / "helped"), jobs=1)
+    assert fake_engine.calls(log) == [*texts[:3:-1], "first", *texts[1:4]]  # none twice
+    alone = synthesize_all(texts, tone, TakeCache(tmp_path / "alone"), jobs=1)
+    assert [r.samples for r in refs] == [r.samples for r in alone]
+    synthesize._local_engine.cache_clear()

@@ -39,7 +39,13 @@ from listen.pages import PostedPage
 from listen.publish import Manifest, art_names, slug_for, slugify
 from listen.script import Script, Voicing, bound_length, build_script, split_sentences
 from listen.storage import Destination, EpisodeRecord, open_destination
-from listen.synthesize import start_synthesis, synthesize_all, unit_key, voice_rate
+from listen.synthesize import (
+    VoicedUnit,
+    start_synthesis,
+    synthesize_all,
+    unit_key,
+    voice_rate,
+)
 from listen.tag import Artwork, EpisodeTags, load_artwork, tag
 from listen.voices import choose_voice, quote_voice_for
 
@@ -222,11 +228,14 @@ def render(
     progress: Progress | None = None,
     prune_cache: bool = True,
     public_only: bool = False,
+    help_wanted: Callable[[list[VoicedUnit]], None] | None = None,
 ) -> list[RenderResult]:
     """Render article pages into episodes in `out` (a folder, or any `Destination`), then
     rebuild its feed (unless `feed` is false) and prune the take cache to its size limit
     (unless `prune_cache` is false: a queue worker leaves both to the end of its batch).
-    `public_only`: URLs are fetched from public internet addresses only (`extract_page`)."""
+    `public_only`: URLs are fetched from public internet addresses only (`extract_page`).
+    `help_wanted(units)`, if given, is told the units whose takes are not in the cache before
+    they are made (a queue worker asks idle ones to make them from the end: `queue`)."""
     fmt = fmt or config.render.format
     if fmt not in AUDIO_FORMATS:
         raise ListenError(f"unknown format {fmt!r} (use {' or '.join(AUDIO_FORMATS)})")
@@ -260,6 +269,10 @@ def render(
     units_of = [[(presets[name], voice_rate(presets[job.script.voice]), unit)
                  for name, unit in job.script.voiced_units] for job in work]  # fmt: skip
     keys_of = [[unit_key(unit) for unit in units] for units in units_of]
+    if help_wanted is not None:
+        missing = {key: unit for units, keys in zip(units_of, keys_of, strict=True)
+                   for unit, key in zip(units, keys, strict=True) if cache.lookup(key) is None}
+        help_wanted(list(missing.values()))
     stream = start_synthesis([unit for units in units_of for unit in units], cache, jobs=jobs,
                              on_take=_tracker(work, keys_of, progress))  # fmt: skip
     try:

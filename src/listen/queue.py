@@ -250,6 +250,41 @@ def render_page(self: Any, data: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+#: A page with this many takes or more to make asks for help (`assist_page`).
+ASSIST_MIN_TAKES = 24
+
+
+def _ask_for_help(job: PageJob, units: list[Any]) -> None:
+    """Queue an `assist_page` for a long page's takes. It lands behind the batch's other pages,
+    so a worker takes it only when none is left: the end of a batch, where one long page would
+    otherwise keep one worker busy while the others idle."""
+    if len(units) < ASSIST_MIN_TAKES:
+        return
+    assist_page.delay({"config": job.config, "page": job.name,
+                       "units": [[preset.name, rate, text] for preset, rate, text in units]})
+
+
+@app.task(name="listen.assist_page", ignore_result=True)
+def assist_page(data: dict[str, Any]) -> int:
+    """Help a worker rendering a long page: make its takes from the last towards the first,
+    into the take cache the workers share, until meeting the ones the page's own job has made
+    (it makes them from the first, and uses whatever it finds in the cache). Only takes, which
+    are content-addressed: run twice, cut short or never, the page's episode is the same."""
+    from listen.cache import TakeCache
+    from listen.synthesize import assist
+
+    try:
+        config = load_config(Path(data["config"])) if data.get("config") else SiteConfig()
+        presets = {name: find_preset(name, config) for name in {u[0] for u in data["units"]}}
+        units = [(presets[name], int(rate), str(text)) for name, rate, text in data["units"]]
+        made = assist(units, TakeCache(config.cache.dir))
+    except (ListenError, OSError) as exc:  # the page's own job will say what is wrong
+        log.info("%s: no help given: %s", data.get("page"), exc)
+        return 0
+    log.info("%s: %d takes made to help its job", data.get("page"), made)
+    return made
+
+
 def _failure(page: str, reason: str) -> JobFailed:
     """The failure as the editor reads it: the page, then the reason (once)."""
     return JobFailed(reason if page in reason else f"{page}: {reason}")
@@ -270,7 +305,8 @@ def _render(job: PageJob, config: SiteConfig) -> dict[str, Any]:
     destination = open_destination(job.out, config.state.dir)
     # Pages on the queue come from others (a sitemap, the API): only public addresses.
     [result] = render([page], destination, config, voice=job.voice, fmt=job.format, feed=False,
-                      jobs=1, prune_cache=False, public_only=True)  # fmt: skip
+                      jobs=1, prune_cache=False, public_only=True,
+                      help_wanted=functools.partial(_ask_for_help, job))  # fmt: skip
     done = {
         "unchanged": result.unchanged,
         "page": job.page,

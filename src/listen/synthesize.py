@@ -112,6 +112,9 @@ def _synthesize_into(engine: Engine, cache: TakeCache, key: str, text: str,
                      sample_rate: int | None = None,
                      engine_turn: AbstractContextManager[object] | None = None,
                      ) -> TakeRef:  # fmt: skip
+    # Made meanwhile by another process sharing the cache (a queue worker's `assist`)?
+    if (found := cache.lookup(key)) is not None:
+        return found
     take = make_take(engine, text, engine_turn)
     samples, rate = take.samples, take.sample_rate
     if sample_rate and sample_rate != rate:  # a second voice joins the narrator's rate
@@ -234,9 +237,26 @@ def synthesize_all(
                     raise Stopped() from None
                 raise ListenError("a synthesis worker died (out of memory, or killed)") from None
     elif todo:  # (a warm render loads no engine at all)
-        for ref in _synthesize_here(todo, preset, cache, jobs, sample_rate, stopped):
-            deliver(ref, False)
+        for ref, found_meanwhile in _synthesize_here(todo, preset, cache, jobs, sample_rate,
+                                                     stopped):  # fmt: skip
+            deliver(ref, found_meanwhile)
     return [found[key] for key in keys]
+
+
+def assist(units: Sequence[VoicedUnit], cache: TakeCache) -> int:
+    """Make takes from the last unit towards the first, into the cache, and stop at the first
+    that is already there: an idle process helping the one rendering these units, which makes
+    them from the first on and takes whatever it finds in the cache (`_synthesize_into`), so
+    the two meet in the middle. Returns how many takes this made."""
+    made = 0
+    for preset, sample_rate, text in reversed(units):
+        key = unit_key((preset, sample_rate, text))
+        if cache.lookup(key) is not None:
+            break
+        rate = None if sample_rate == voice_rate(preset) else sample_rate
+        _synthesize_into(_local_engine(preset, 1), cache, key, text, rate)
+        made += 1
+    return made
 
 
 class Stopped(Exception):
@@ -256,20 +276,24 @@ def _engine_lock(preset: VoicePreset) -> threading.Lock:
 
 def _synthesize_here(todo: Sequence[tuple[str, str]], preset: VoicePreset, cache: TakeCache,
                      jobs: int, sample_rate: int | None, stopped: threading.Event,
-                     ) -> Iterator[TakeRef]:  # fmt: skip
-    """Takes made in this process, in order, by threads sharing one engine: a thread per core
-    for a concurrent engine (each call on one core; a model's own threads only when there is
-    less than a call per core to make), else two, taking turns at the engine."""
+                     ) -> Iterator[tuple[TakeRef, bool]]:  # fmt: skip
+    """Takes made in this process, in order, each with whether it was found in the cache
+    instead (made meanwhile by another process: a queue worker's `assist`). Threads share one
+    engine: a thread per core for a concurrent engine (each call on one core; a model's own
+    threads only when there is less than a call per core to make), else two taking turns at
+    the engine (one for `jobs=1`)."""
     concurrent = is_concurrent(preset)
-    threads = min(jobs if concurrent else 2, len(todo))
+    threads = min(jobs if concurrent else min(jobs, 2), len(todo))  # --jobs 1: one core
     engine = _local_engine(preset, 1 if concurrent and threads == jobs else jobs)
     lock = contextlib.nullcontext() if concurrent else _engine_lock(preset)
 
-    def make(item: tuple[str, str]) -> TakeRef:
+    def make(item: tuple[str, str]) -> tuple[TakeRef, bool]:
         if stopped.is_set():
             raise Stopped()
         key, text = item
-        return _synthesize_into(engine, cache, key, text, sample_rate, lock)
+        if (found := cache.lookup(key)) is not None:
+            return found, True
+        return _synthesize_into(engine, cache, key, text, sample_rate, lock), False
 
     if threads <= 1:
         yield from map(make, todo)
