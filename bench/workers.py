@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,7 +61,9 @@ def repository_articles(folder: Path) -> int:
 def write_config(folder: Path, voice: str, cache: Path) -> Path:
     shutil.copy(ROOT / "samples" / "artwork.png", folder / "artwork.png")
     text = (ROOT / "samples" / "listen.toml").read_text(encoding="utf-8")
-    text = text.replace('voice = "joe"', f'voice = "{voice}"')
+    # The samples' default voice (the `[render] voice = ...` line) becomes the one measured.
+    text, replaced = re.subn(r'(?m)^voice = "[^"]*"$', f'voice = "{voice}"', text, count=1)
+    assert replaced, "samples/listen.toml has no [render] voice line"
     path = folder / f"listen-{cache.name}.toml"
     path.write_text(text + f'\n[cache]\ndir = "{cache}"\n', encoding="utf-8")
     return path

@@ -260,8 +260,11 @@ def _ask_for_help(job: PageJob, units: list[Any]) -> None:
     otherwise keep one worker busy while the others idle."""
     if len(units) < ASSIST_MIN_TAKES:
         return
-    assist_page.delay({"config": job.config, "page": job.name,
-                       "units": [[preset.name, rate, text] for preset, rate, text in units]})
+    try:
+        assist_page.delay({"config": job.config, "page": job.name,
+                           "units": [[preset.name, rate, text] for preset, rate, text in units]})
+    except Exception as exc:  # help is optional: the page renders without it all the same
+        log.warning("%s: could not ask for help: %s", job.name, exc)
 
 
 @app.task(name="listen.assist_page", ignore_result=True)

@@ -4,7 +4,8 @@ Every engine sits behind one small protocol (`listen.engines`: `Engine.synthesiz
 samples`), settings come from a `VoicePreset`, and a take's audio is cached under a key made of
 everything that changes it (engine, model and its digest, settings, text), so a re-render
 synthesizes only what changed. This module makes takes of what engines return (trimmed, checked,
-faded, summarized for loudness) and runs them in a pool of worker processes.
+faded, summarized for loudness) and makes them in the background, in order, while the mix
+uses them: by threads sharing one engine (a neural voice), or by a pool of worker processes.
 """
 
 from __future__ import annotations
@@ -112,9 +113,6 @@ def _synthesize_into(engine: Engine, cache: TakeCache, key: str, text: str,
                      sample_rate: int | None = None,
                      engine_turn: AbstractContextManager[object] | None = None,
                      ) -> TakeRef:  # fmt: skip
-    # Made meanwhile by another process sharing the cache (a queue worker's `assist`)?
-    if (found := cache.lookup(key)) is not None:
-        return found
     take = make_take(engine, text, engine_turn)
     samples, rate = take.samples, take.sample_rate
     if sample_rate and sample_rate != rate:  # a second voice joins the narrator's rate
@@ -145,6 +143,9 @@ def _worker_take(job: tuple[str, str]) -> TakeRef:
         raise ListenError(_WORKER_ERROR)
     engine, cache, sample_rate = _WORKER
     key, text = job
+    # Made meanwhile by another process sharing the cache (a queue worker's `assist`)?
+    if (found := cache.lookup(key)) is not None:
+        return found
     return _synthesize_into(engine, cache, key, text, sample_rate)
 
 
@@ -246,7 +247,7 @@ def synthesize_all(
 def assist(units: Sequence[VoicedUnit], cache: TakeCache) -> int:
     """Make takes from the last unit towards the first, into the cache, and stop at the first
     that is already there: an idle process helping the one rendering these units, which makes
-    them from the first on and takes whatever it finds in the cache (`_synthesize_into`), so
+    them from the first on and takes whatever it finds in the cache (`_synthesize_here`), so
     the two meet in the middle. Returns how many takes this made."""
     made = 0
     for preset, sample_rate, text in reversed(units):
