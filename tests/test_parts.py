@@ -77,7 +77,9 @@ def test_parts_before_and_after_the_edit_are_the_same_audio(renders: dict) -> No
     # overlaps the frames before the join), counted back from the end.
     last = chapters_before[-1]
     tail = round((last.end_ms - last.start_ms) * RATE / 1000) - 2 * FRAME
-    assert last.end_ms - last.start_ms == chapters_after[-1].end_ms - chapters_after[-1].start_ms
+    # (Its length in whole milliseconds: start and end are each rounded, so within 1 ms.)
+    moved = chapters_after[-1]
+    assert abs((last.end_ms - last.start_ms) - (moved.end_ms - moved.start_ms)) <= 1
     assert np.array_equal(before[-tail:], after[-tail:])
     # The edited chapter grew by the added word.
     assert chapters_after[1].end_ms > chapters_before[1].end_ms
