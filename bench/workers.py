@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers import start_redis, write_articles  # noqa: E402  (shared with the tests)
+from render import compile_listen, user_environment  # noqa: E402
 
 from listen.config import SiteConfig  # noqa: E402
 from listen.errors import ListenError  # noqa: E402
@@ -72,13 +73,14 @@ def write_config(folder: Path, voice: str, cache: Path) -> Path:
 def listen(*args: object, env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "listen", *map(str, args)], check=True,
-                   env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL)  # fmt: skip
+                   env={**user_environment(), **(env or {})},
+                   stdout=subprocess.DEVNULL)  # fmt: skip
     return time.perf_counter() - start
 
 
 def queued(tmp: Path, name: str, voice: str, pages: Path, broker: str, workers: int) -> float:
     config = write_config(tmp, voice, tmp / f"cache-{name}")
-    env = {**os.environ, "LISTEN_BROKER_URL": broker}
+    env = {**user_environment(), "LISTEN_BROKER_URL": broker}
     processes = []
     for number in range(workers):
         log = tmp / f"{name}-w{number}.log"
@@ -121,6 +123,7 @@ def main() -> None:
         else:
             count = repository_articles(pages)
         server, url = start_redis(tmp)
+        compile_listen()
         try:
             times = {}
             for label, jobs in (("local-1", ["--jobs", "1"]), ("local", [])):

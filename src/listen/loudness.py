@@ -95,27 +95,65 @@ K_BLOCK = 1 << 15
 
 
 @functools.cache
-def _k_weighting_spectrum(rate: int) -> np.ndarray:
-    return np.fft.rfft(k_weighting_fir(rate), K_BLOCK)
+def _k_weighting_spectrum(rate: int, dtype: type = np.complex128) -> np.ndarray:
+    return np.fft.rfft(k_weighting_fir(rate), K_BLOCK).astype(dtype)
+
+
+@functools.cache
+def _interpolation_spectra(dtype: type = np.complex128) -> np.ndarray:
+    return np.fft.rfft(interpolation_filter(), K_BLOCK, axis=1).astype(dtype)
+
+
+def _block_spectra(x: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
+    """The spectra of `x` cut in blocks short enough that a block convolved with the
+    K-weighting (the longest filter here) still fits in K_BLOCK; and the block step. In
+    `x`'s precision (numpy's FFT runs twice as fast on float32)."""
+    step = K_BLOCK - int(K_FIR_SECONDS * rate) + 1
+    blocks = max(1, -(-len(x) // step))
+    padded = np.zeros(blocks * step, x.dtype)
+    padded[: len(x)] = x
+    return np.fft.rfft(padded.reshape(blocks, step), K_BLOCK, axis=1), step
+
+
+def _overlap_add(filtered: np.ndarray, step: int, taps: int, length: int) -> np.ndarray:
+    """The full convolution (`length + taps - 1` samples) from its blocks' (`filtered`: one
+    row of K_BLOCK samples per block), each block's ring-out added to the next."""
+    blocks = len(filtered)
+    out = np.zeros((blocks + 1) * step, filtered.dtype)
+    out[: blocks * step] = filtered[:, :step].ravel()
+    tails = np.zeros((blocks, step), filtered.dtype)
+    tails[:, : taps - 1] = filtered[:, step : step + taps - 1]
+    out[step:] += tails.ravel()
+    return out[: length + taps - 1]
 
 
 def k_weighted(x: np.ndarray, rate: int) -> np.ndarray:
     """`x` through the K-weighting filter, ring-out included: an overlap-add FFT convolution,
     all blocks in one batched FFT."""
-    taps = int(K_FIR_SECONDS * rate)
-    step = K_BLOCK - taps + 1
-    blocks = max(1, -(-len(x) // step))
-    padded = np.zeros(blocks * step)
-    padded[: len(x)] = x
-    spectra = np.fft.rfft(padded.reshape(blocks, step), K_BLOCK, axis=1)
-    spectra *= _k_weighting_spectrum(rate)
-    filtered = np.fft.irfft(spectra, K_BLOCK, axis=1)
-    out = np.zeros((blocks + 1) * step)
-    out[: blocks * step] = filtered[:, :step].ravel()
-    tails = np.zeros((blocks, step))
-    tails[:, : taps - 1] = filtered[:, step:]
-    out[step:] += tails.ravel()
-    return out[: len(x) + taps - 1]
+    spectra, step = _block_spectra(x, rate)
+    filtered = np.fft.irfft(spectra * _k_weighting_spectrum(rate), K_BLOCK, axis=1)
+    return _overlap_add(filtered, step, int(K_FIR_SECONDS * rate), len(x))
+
+
+def true_peaks(x: np.ndarray, rate: int, spectra: np.ndarray | None = None) -> np.ndarray:
+    """Per sample of `x`, the largest magnitude among it and the 3 points interpolated after it
+    (4x oversampling, BS.1770's true peak): each polyphase branch is an overlap-add FFT
+    convolution on the same block spectra as the K-weighting (`spectra`, if already made)."""
+    if spectra is None:
+        spectra, step = _block_spectra(x, rate)
+    else:
+        step = K_BLOCK - int(K_FIR_SECONDS * rate) + 1
+    interpolation = _interpolation_spectra(spectra.dtype.type)
+    branches = np.fft.irfft(spectra[None] * interpolation[:, None], K_BLOCK, axis=2)
+    # The interpolation filter delays by half its length; re-centre on the input samples.
+    delay = (TAPS_PER_PHASE - 1) // 2
+    peaks = np.zeros(len(x), branches.dtype)
+    for filtered in branches:
+        branch = _overlap_add(filtered, step, TAPS_PER_PHASE, len(x))[delay : delay + len(x)]
+        np.maximum(peaks, np.abs(branch), out=peaks)
+    return peaks
+
+
 #: Summary groups are about this long: fine enough for a look-ahead limiter, coarse enough
 #: that a two-hour episode's summary stays a few tens of megabytes.
 GROUP_SECONDS = 0.0016
@@ -161,17 +199,14 @@ class TakeSummary:
 def summarize_take(samples: np.ndarray, rate: int) -> TakeSummary:
     """The loudness summary of one take (int16 samples), surrounded by silence."""
     group = group_size(rate)
-    x = samples.astype(np.float64) / 32768.0
-    filtered = k_weighted(x, rate)
-    energy = _per_group(np.square(filtered), group, np.sum)
-    padded = np.concatenate([np.zeros(TAPS_PER_PHASE - 1), x, np.zeros(TAPS_PER_PHASE - 1)])
-    oversampled = np.max(
-        [np.abs(np.convolve(padded, branch, mode="valid")) for branch in interpolation_filter()],
-        axis=0,
-    )
-    # The interpolation filter delays by half its length; re-centre on the input samples.
-    delay = (TAPS_PER_PHASE - 1) // 2
-    peak = _per_group(oversampled[delay : delay + len(x)], group, np.max)
+    # float32: a summary is kept in float32, and its error (1e-7) is far below what loudness
+    # (0.01 LU) and true peak (0.01 dB) are stated in.
+    x = samples.astype(np.float32) / np.float32(32768.0)
+    spectra, step = _block_spectra(x, rate)
+    filtered = np.fft.irfft(spectra * _k_weighting_spectrum(rate, np.complex64), K_BLOCK, axis=1)
+    weighted = _overlap_add(filtered, step, int(K_FIR_SECONDS * rate), len(x))
+    energy = _per_group(np.square(weighted), group, np.sum)
+    peak = _per_group(true_peaks(x, rate, spectra), group, np.max)
     return TakeSummary(energy, peak)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from listen.config import VoicePreset
 from listen.engines.base import model_digest, package_version, to_int16
+from listen.engines.onnx import optimized_model
 from listen.errors import ListenError
 
 #: hibari reads lexicon phonemes in misaki's alphabet (Kokoro's), given inline as links.
@@ -133,7 +134,8 @@ class HibariEngine:
         try:
             # `model` is given, so Hibari never calls voice_path (and never downloads).
             self.tts = Hibari(voice=hibari_voice(preset) if not preset.model else DEFAULT_VOICE,
-                              model=str(self.model_path), threads=threads)  # fmt: skip
+                              model=str(optimized_model(self.model_path)),
+                              threads=threads)  # fmt: skip
         except Exception as exc:  # a corrupt model surfaces as many different exception types
             raise ListenError(
                 f"voice {preset.name!r}: cannot load model {self.model_path}: "

@@ -11,6 +11,7 @@ import numpy as np
 
 from listen.config import VoicePreset
 from listen.engines.base import model_digest, package_version, to_int16
+from listen.engines.onnx import open_session
 from listen.errors import ListenError
 
 #: Piper reads `[[...]]` as IPA phonemes, as espeak-ng writes them.
@@ -89,9 +90,7 @@ class PiperEngine:
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
-            session = onnxruntime.InferenceSession(
-                str(self.model_path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
+            session = open_session(self.model_path, options)
         except Exception as exc:  # a corrupt model surfaces as many different exception types
             raise ListenError(
                 f"voice {preset.name!r}: cannot load model {self.model_path}: "
