@@ -12,7 +12,7 @@ from helpers import CONFIG, SEED, decode_pcm, ebur128, ffprobe
 
 from listen.cache import TakeCache
 from listen.config import load_config
-from listen.mp3 import frame_samples, parse_frames
+from listen.mp3 import frame_samples, frames_from_index, parse_frames
 from listen.pipeline import RenderResult, render
 
 RATE = 22050  # espeak-ng's
@@ -142,3 +142,60 @@ def test_damaged_cached_parts_are_encoded_again(renders: dict) -> None:
     assert result.encoded_parts == result.parts
     # Encoding is deterministic: the same parts again, the same file.
     assert result.audio_path.read_bytes() == renders["edit"].audio_path.read_bytes()
+
+
+def render_both_versions(renders: dict, name: str) -> list[RenderResult]:
+    """The page before and after the edit, into new folders: every cached part is used."""
+    original = renders["folder"] / f"{name}-original" / "page.html"
+    original.parent.mkdir()
+    shutil.copy(SEED, original)
+    return [render_once(page, renders["folder"] / name / str(number), renders["cache"])
+            for number, page in enumerate([original, renders["page"]])]  # fmt: skip
+
+
+def test_every_cached_part_has_a_frame_index_true_to_its_bytes(renders: dict) -> None:
+    cache: TakeCache = renders["cache"]
+    render_both_versions(renders, "indexed")
+    parts = sorted(cache.directory.glob("??/*.mp3"))
+    assert parts
+    for part in parts:
+        data, index = part.read_bytes(), part.with_suffix(".frames").read_bytes()
+        assert frames_from_index(data, index) == parse_frames(data)
+        # Never used on other bytes: a changed byte, a truncation, another part's index.
+        changed = bytearray(data)
+        changed[len(data) // 2] ^= 1
+        assert frames_from_index(bytes(changed), index) is None
+        assert frames_from_index(data[:-1], index) is None
+        assert frames_from_index(data, b"LFX1" + index[4:-4]) is None
+        assert frames_from_index(data, b"garbage") is None
+    other = parts[0].with_suffix(".frames").read_bytes()
+    assert frames_from_index(parts[1].read_bytes(), other) is None
+
+
+def test_a_damaged_frame_index_is_made_again_and_changes_nothing(renders: dict) -> None:
+    cache: TakeCache = renders["cache"]
+    indexes = sorted(cache.directory.glob("??/*.frames"))
+    for index in indexes[::2]:
+        index.write_bytes(index.read_bytes()[:-8])  # a stale or torn index
+    for index in indexes[1::2]:
+        index.unlink()
+    before, after = render_both_versions(renders, "reindexed")
+    assert before.encoded_parts == after.encoded_parts == 0  # only the indexes were bad
+    assert before.audio_path.read_bytes() == renders["cold_audio"].read_bytes()
+    assert after.audio_path.read_bytes() == renders["edit"].audio_path.read_bytes()
+    for index in indexes:
+        data = index.with_suffix(".mp3").read_bytes()
+        assert frames_from_index(data, index.read_bytes()) == parse_frames(data)
+
+
+def test_pruning_a_part_takes_its_frame_index_with_it(renders: dict) -> None:
+    cache: TakeCache = renders["cache"]
+    assert cache.directory.glob("??/*.frames")
+    with_index = cache.stats().bytes
+    parts = sum(p.stat().st_size for p in cache.directory.glob("??/*.mp3"))
+    indexes = sum(p.stat().st_size for p in cache.directory.glob("??/*.frames"))
+    takes = sum(p.stat().st_size for p in cache.directory.glob("??/*.wav"))
+    summaries = sum(p.stat().st_size for p in cache.directory.glob("??/*.loudness"))
+    assert with_index == parts + indexes + takes + summaries  # what the size limit counts
+    cache.prune(max_bytes=0)
+    assert not list(cache.directory.glob("??/*.*"))

@@ -4,8 +4,10 @@ A take is a 16-bit mono WAV at `<dir>/<key[:2]>/<key>.wav`, written atomically, 
 loudness summary beside it (`<key>.loudness`, see `listen.loudness`). The key is a
 SHA-256 of the voice's identity (engine, model and its digest, engine version, settings) and
 the exact text the engine is given (so lexicon respellings and phonemes are part of it): an
-edit re-synthesizes exactly the sentences whose key changed. Reads refresh a file's mtime, and
-pruning removes the least recently used takes above a size limit.
+edit re-synthesizes exactly the sentences whose key changed. Encoded MP3 parts of episodes
+(`listen.mix`) are kept the same way, as `<key>.mp3` with their frame index (`<key>.frames`).
+Reads refresh a file's mtime, and pruning removes the least recently used files above a size
+limit.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ DEFAULT_MAX_BYTES = 2 * 1024**3
 WAV_HEADER_BYTES = 44
 #: A temporary file this old belongs to a writer that died (a live one renames within seconds).
 STALE_TEMP_SECONDS = 3600
+#: What is stored beside each take and each encoded part, and goes when it goes.
+SIDECARS = {".wav": ".loudness", ".mp3": ".frames"}
 
 
 def default_cache_dir() -> Path:
@@ -146,6 +150,21 @@ class TakeCache:
             os.utime(path)
         return data
 
+    def part_index_path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.frames"
+
+    def lookup_part_index(self, key: str) -> bytes | None:
+        """The frame index stored beside an encoded part (`listen.mp3.frame_index`), if any."""
+        try:
+            return self.part_index_path(key).read_bytes()
+        except OSError:
+            return None
+
+    def store_part_index(self, key: str, index: bytes) -> None:
+        """Store a part's frame index (best effort: without one, the part is parsed again)."""
+        with contextlib.suppress(OSError):
+            write_bytes(self.part_index_path(key), index)
+
     def store_part(self, key: str, data: bytes, usable: Callable[[bytes], bool]) -> bytes:
         """Store an encoded part; return the part as the cache now holds it: `data`, or the
         one another process stored first, if `usable` (a part, once stored, is never replaced
@@ -159,12 +178,12 @@ class TakeCache:
         return data
 
     def _files(self) -> list[tuple[float, int, Path]]:
-        """(last use, bytes with the loudness sidecar, path) for every take and encoded part."""
+        """(last use, bytes with its sidecar, path) for every take and encoded part."""
         files = []
         for path in [*self.directory.glob("??/*.wav"), *self.directory.glob("??/*.mp3")]:
             with contextlib.suppress(OSError):
                 stat = path.stat()
-                sidecar = path.with_suffix(".loudness")
+                sidecar = path.with_suffix(SIDECARS[path.suffix])
                 extra = sidecar.stat().st_size if sidecar.exists() else 0
                 files.append((stat.st_mtime, stat.st_size + extra, path))
         return files
@@ -185,7 +204,7 @@ class TakeCache:
                 path.unlink()
                 removed += 1
             with contextlib.suppress(FileNotFoundError):
-                path.with_suffix(".loudness").unlink()
+                path.with_suffix(SIDECARS[path.suffix]).unlink()
             total -= size
         for folder in self.directory.glob("??"):  # temp files left by a killed writer
             remove_stale_temps(folder, older_than_seconds=STALE_TEMP_SECONDS)

@@ -34,7 +34,9 @@ from listen.mp3 import (
     DECODER_DELAY,
     ENCODER_DELAY,
     Frames,
+    frame_index,
     frame_samples,
+    frames_from_index,
     info_frame,
     parse_frames,
 )
@@ -515,7 +517,10 @@ def mix(
         path.unlink()
         frames = parse_frames(data)  # (a damaged encode fails here, before it is cached)
         stored = cache.store_part(key, data, _usable_part)
-        place(number, span, frames if stored is data else parse_frames(stored))
+        if stored is not data:  # another process stored this part first: its bytes are used
+            frames = parse_frames(stored)
+        cache.store_part_index(key, frame_index(frames))
+        place(number, span, frames)
 
     # Each part is mixed as soon as its takes are in (the later ones may still be being
     # spoken), and encoded beside the others: a Python stream into an ffmpeg of its own.
@@ -585,13 +590,20 @@ def _usable_part(data: bytes) -> bool:
 
 
 def _cached_part(cache: TakeCache, key: str) -> Frames | None:
+    """A cached part's frames, from its stored frame index when that was made from these very
+    bytes, else parsed (and the index stored); None if the part is missing or damaged."""
     data = cache.lookup_part(key)
     if data is None:
         return None
+    index = cache.lookup_part_index(key)
+    if index is not None and (frames := frames_from_index(data, index)) is not None:
+        return frames
     try:
-        return parse_frames(data)
+        frames = parse_frames(data)
     except ListenError:  # damaged: encode it again
         return None
+    cache.store_part_index(key, frame_index(frames))
+    return frames
 
 
 def encode_normalized(

@@ -20,7 +20,10 @@ chapter times hold to the sample.
 from __future__ import annotations
 
 import struct
+import zlib
 from dataclasses import dataclass
+
+import numpy as np
 
 from listen.errors import ListenError
 
@@ -96,6 +99,40 @@ def parse_frames(data: bytes) -> Frames:
     if data[first : first + 4] in (b"Info", b"Xing"):
         return Frames(data, frames[0], tuple(frames[1:]))
     return Frames(data, None, tuple(frames))
+
+
+#: A frame index: its layout's revision, then (as little-endian uint32) the data's length and
+#: CRC-32, the Info frame's offset and length (0, 0 if none), then every audio frame's offset
+#: and the end of the last.
+_INDEX_MAGIC = b"LFX1"
+
+
+def frame_index(frames: Frames) -> bytes:
+    """Where `frames` lie in their data, compactly: stored beside a cached part, it spares a
+    re-render walking every frame header of every unchanged part (a 2-hour episode has
+    300,000), and it is only ever used on the very bytes it was made from."""
+    info = frames.info or (0, 0)
+    ends = [frames.audio[-1][0] + frames.audio[-1][1]] if frames.audio else []
+    fields = [len(frames.data), zlib.crc32(frames.data), *info,
+              *(offset for offset, _ in frames.audio), *ends]  # fmt: skip
+    return _INDEX_MAGIC + np.asarray(fields, "<u4").tobytes()
+
+
+def frames_from_index(data: bytes, index: bytes) -> Frames | None:
+    """`data`'s frames as `index` (`frame_index`) records them; None if the index was not
+    made from these bytes, or is damaged."""
+    if not index.startswith(_INDEX_MAGIC) or (len(index) - len(_INDEX_MAGIC)) % 4:
+        return None
+    fields = np.frombuffer(index, "<u4", offset=len(_INDEX_MAGIC)).astype(np.int64)
+    if len(fields) < 6 or fields[0] != len(data) or fields[1] != zlib.crc32(data):
+        return None
+    info_offset, info_length = int(fields[2]), int(fields[3])
+    bounds = fields[4:]
+    lengths = np.diff(bounds)
+    if bounds[-1] != len(data) or np.any(lengths <= 0):
+        return None
+    info = (info_offset, info_length) if info_length else None
+    return Frames(data, info, tuple(zip(bounds[:-1].tolist(), lengths.tolist(), strict=True)))
 
 
 def crc16(data: bytes, crc: int = 0) -> int:
