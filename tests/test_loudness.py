@@ -12,6 +12,7 @@ from listen.loudness import (
     interpolation_filter,
     k_weighted,
     k_weighting_fir,
+    sliding_min,
     summarize_take,
     true_peaks,
 )
@@ -58,3 +59,12 @@ def test_a_take_summary_holds_its_energy_and_its_true_peak() -> None:
     weighted = k_weighted(tone / 32768.0, rate)
     expected = np.square(weighted[: len(summary.energy) * group]).sum()
     assert summary.energy.sum() == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("length", [1, 2, 9, 1000])
+@pytest.mark.parametrize("radius", [0, 1, 4, 5, 9, 16])
+def test_sliding_min_is_the_minimum_of_each_window(length: int, radius: int) -> None:
+    values = np.random.default_rng(length + radius).random(length).astype(np.float32)
+    padded = np.concatenate([[values[0]] * radius, values, [values[-1]] * radius])
+    direct = [padded[i : i + 2 * radius + 1].min() for i in range(length)]
+    assert np.array_equal(sliding_min(values, radius), np.array(direct, np.float32))

@@ -274,8 +274,17 @@ class Summary:
 
 
 def sliding_min(values: np.ndarray, radius: int) -> np.ndarray:
+    """Per value, the minimum of the values within `radius` of it (the ends extended): by
+    doubling, a window of 2^k values being the minimum of two of 2^(k-1), then two windows of
+    the largest such width overlapping to cover 2 * radius + 1 (log2 passes over the array, not
+    one reduction per window, which numpy runs 20-70x slower)."""
+    width = 2 * radius + 1
     padded = np.pad(values, radius, mode="edge")
-    return np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1).min(axis=1)
+    minima, span = padded, 1  # minima[i] = min(padded[i : i + span])
+    while 2 * span <= width:
+        minima = np.minimum(minima[:-span], minima[span:])
+        span *= 2
+    return np.minimum(minima[: len(values)], minima[width - span : width - span + len(values)])
 
 
 def moving_average(values: np.ndarray, radius: int) -> np.ndarray:
