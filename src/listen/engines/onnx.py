@@ -3,15 +3,17 @@
 Most of the time onnxruntime takes to open a model goes to rewriting its graph (folding
 constants, fusing nodes): 0.43 s of en_US-joe-medium's 0.56 s. The portable part of that work
 ("extended" level) is done once and saved into the user cache folder. Later sessions open the
-copy at the usual level, so the hardware-specific layout passes still run on every load (a
-copy stays valid on any machine that shares the cache) and the session runs the very graph it
-ran before: the same samples, 0.20 s instead of 0.56.
+copy at the usual level, so the layout passes that depend on the CPU still run at every load,
+and the session runs the very graph it ran before: the same samples, 0.20 s instead of 0.56.
+A copy is named by the model's digest, the onnxruntime version and the machine architecture,
+so that a cache shared between machines never hands one a copy another made differently.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import platform
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,10 +31,12 @@ COPY_REVISION = 1
 
 
 def optimized_copy_path(model: Path) -> Path:
-    """Where the optimized copy of `model` is kept: named by the model's digest and the
-    onnxruntime that optimized it (another version may fuse differently)."""
+    """Where the optimized copy of `model` is kept: named by the model's digest, the
+    onnxruntime that optimized it (another version may fuse differently) and the machine
+    architecture it ran on."""
     runtime = package_version("onnxruntime") or "unknown"
-    name = f"{model_digest(model)[:32]}-ort{runtime}-r{COPY_REVISION}.onnx"
+    machine = platform.machine().lower() or "unknown"
+    name = f"{model_digest(model)[:32]}-ort{runtime}-{machine}-r{COPY_REVISION}.onnx"
     return default_cache_dir() / "models" / name
 
 
