@@ -104,15 +104,20 @@ def _interpolation_spectra(dtype: type = np.complex128) -> np.ndarray:
     return np.fft.rfft(interpolation_filter(), K_BLOCK, axis=1).astype(dtype)
 
 
-def _block_spectra(x: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
-    """The spectra of `x` cut in blocks short enough that a block convolved with the
-    K-weighting (the longest filter here) still fits in K_BLOCK; and the block step. In
-    `x`'s precision (numpy's FFT runs twice as fast on float32)."""
-    step = K_BLOCK - int(K_FIR_SECONDS * rate) + 1
+def _block_step(rate: int) -> int:
+    """Samples per block: a block convolved with the K-weighting (the longest filter here)
+    still fits in K_BLOCK."""
+    return K_BLOCK - int(K_FIR_SECONDS * rate) + 1
+
+
+def _block_spectra(x: np.ndarray, rate: int) -> np.ndarray:
+    """The spectra of `x` cut in blocks of `_block_step(rate)`, in `x`'s precision (numpy's
+    FFT runs twice as fast on float32)."""
+    step = _block_step(rate)
     blocks = max(1, -(-len(x) // step))
     padded = np.zeros(blocks * step, x.dtype)
     padded[: len(x)] = x
-    return np.fft.rfft(padded.reshape(blocks, step), K_BLOCK, axis=1), step
+    return np.fft.rfft(padded.reshape(blocks, step), K_BLOCK, axis=1)
 
 
 def _overlap_add(filtered: np.ndarray, step: int, taps: int, length: int) -> np.ndarray:
@@ -127,22 +132,21 @@ def _overlap_add(filtered: np.ndarray, step: int, taps: int, length: int) -> np.
     return out[: length + taps - 1]
 
 
-def k_weighted(x: np.ndarray, rate: int) -> np.ndarray:
+def k_weighted(x: np.ndarray, rate: int, spectra: np.ndarray | None = None) -> np.ndarray:
     """`x` through the K-weighting filter, ring-out included: an overlap-add FFT convolution,
-    all blocks in one batched FFT."""
-    spectra, step = _block_spectra(x, rate)
-    filtered = np.fft.irfft(spectra * _k_weighting_spectrum(rate), K_BLOCK, axis=1)
-    return _overlap_add(filtered, step, int(K_FIR_SECONDS * rate), len(x))
+    all blocks in one batched FFT (on `x`'s block spectra, `spectra`, if already made)."""
+    spectra = _block_spectra(x, rate) if spectra is None else spectra
+    weighting = _k_weighting_spectrum(rate, spectra.dtype.type)
+    filtered = np.fft.irfft(spectra * weighting, K_BLOCK, axis=1)
+    return _overlap_add(filtered, _block_step(rate), int(K_FIR_SECONDS * rate), len(x))
 
 
 def true_peaks(x: np.ndarray, rate: int, spectra: np.ndarray | None = None) -> np.ndarray:
     """Per sample of `x`, the largest magnitude among it and the 3 points interpolated after it
     (4x oversampling, BS.1770's true peak): each polyphase branch is an overlap-add FFT
     convolution on the same block spectra as the K-weighting (`spectra`, if already made)."""
-    if spectra is None:
-        spectra, step = _block_spectra(x, rate)
-    else:
-        step = K_BLOCK - int(K_FIR_SECONDS * rate) + 1
+    spectra = _block_spectra(x, rate) if spectra is None else spectra
+    step = _block_step(rate)
     interpolation = _interpolation_spectra(spectra.dtype.type)
     branches = np.fft.irfft(spectra[None] * interpolation[:, None], K_BLOCK, axis=2)
     # The interpolation filter delays by half its length; re-centre on the input samples.
@@ -202,10 +206,8 @@ def summarize_take(samples: np.ndarray, rate: int) -> TakeSummary:
     # float32: a summary is kept in float32, and its error (1e-7) is far below what loudness
     # (0.01 LU) and true peak (0.01 dB) are stated in.
     x = samples.astype(np.float32) / np.float32(32768.0)
-    spectra, step = _block_spectra(x, rate)
-    filtered = np.fft.irfft(spectra * _k_weighting_spectrum(rate, np.complex64), K_BLOCK, axis=1)
-    weighted = _overlap_add(filtered, step, int(K_FIR_SECONDS * rate), len(x))
-    energy = _per_group(np.square(weighted), group, np.sum)
+    spectra = _block_spectra(x, rate)
+    energy = _per_group(np.square(k_weighted(x, rate, spectra)), group, np.sum)
     peak = _per_group(true_peaks(x, rate, spectra), group, np.max)
     return TakeSummary(energy, peak)
 
