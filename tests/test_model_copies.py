@@ -11,7 +11,7 @@ import onnxruntime
 import pytest
 
 from listen.config import SiteConfig
-from listen.engines import load_engine
+from listen.engines import load_engine, onnx
 from listen.engines.hibari import HibariEngine
 from listen.engines.onnx import optimized_copy_path
 from listen.engines.piper import PiperEngine
@@ -85,3 +85,16 @@ def test_heart_speaks_the_same_samples_from_its_copy(
     assert without.tts.model_path == str(without.model_path)
     text = "The council met on Tuesday to vote on the new budget."
     assert np.array_equal(with_copy.synthesize(text), without.synthesize(text))
+
+
+def test_a_cache_that_cannot_be_read_falls_back_to_the_model(
+    monkeypatch: pytest.MonkeyPatch, model_cache: Path
+) -> None:
+    # (As a user's cache folder without search permission would; root reads every folder.)
+    def unreadable(model: Path) -> Path:
+        raise PermissionError(13, "Permission denied", str(model_cache))
+
+    monkeypatch.setattr(onnx, "optimized_copy_path", unreadable)
+    engine = joe()
+    assert engine.voice.session._model_path == str(engine.model_path)
+    assert engine.synthesize("Spoken all the same.").size > 0

@@ -46,10 +46,7 @@ def open_session(model: Path, options: onnxruntime.SessionOptions) -> onnxruntim
     damaged file), the model itself is opened, as onnxruntime would."""
     import onnxruntime
 
-    copy = optimized_copy_path(model)
-    if not copy.is_file():
-        _make_copy(model, copy)
-    if copy.is_file():
+    if (copy := _copy_of(model)) is not None:
         try:
             return onnxruntime.InferenceSession(str(copy), sess_options=options,
                                                 providers=["CPUExecutionProvider"])  # fmt: skip
@@ -63,11 +60,21 @@ def open_session(model: Path, options: onnxruntime.SessionOptions) -> onnxruntim
 
 def optimized_model(model: Path) -> Path:
     """The optimized copy of `model`, made now if there is none, for a library that opens its
-    own session from a path; `model` itself when no copy can be made."""
-    copy = optimized_copy_path(model)
-    if not copy.is_file():
-        _make_copy(model, copy)
-    return copy if copy.is_file() else model
+    own session from a path; `model` itself when no copy can be had."""
+    return _copy_of(model) or model
+
+
+def _copy_of(model: Path) -> Path | None:
+    """The optimized copy of `model`, made now if there is none; None if it cannot be had (a
+    cache folder that cannot be read or written: the model is used as it is)."""
+    try:
+        copy = optimized_copy_path(model)
+        if not copy.is_file():
+            _make_copy(model, copy)
+        return copy if copy.is_file() else None
+    except OSError as exc:
+        log.debug("no optimized copy of %s: %s", model.name, exc)
+        return None
 
 
 def _make_copy(model: Path, copy: Path) -> None:
