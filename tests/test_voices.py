@@ -15,7 +15,7 @@ import pytest
 import webvtt
 from helpers import ROOT, decode_pcm, ebur128, run_listen
 
-from listen.config import load_config
+from listen.config import VoicePreset, load_config
 from listen.engines.pyttsx3 import Pyttsx3Engine
 from listen.pipeline import render, script_page
 
@@ -213,3 +213,30 @@ def test_a_second_voice_reads_the_quotations_at_the_same_loudness(tmp_path: Path
         before = max(start - 22050 // 5, 0)  # inside the pause (at least 350 ms) before it
         onset = before + int(np.argmax(pcm[before : start + 22050] > 0.05 * pcm.max()))
         assert abs(onset - start) * 1000 / 22050 <= 50, sentence["text"]
+
+
+def test_every_espeak_call_holds_the_process_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """espeak-ng is one synthesizer per process: choosing or listing voices while another
+    thread synthesizes swaps its tables under that thread (a segfault in the suite once)."""
+    from pyttsx3.drivers import _espeak
+
+    from listen.engines import pyttsx3 as system
+
+    calls: list[tuple[str, bool]] = []
+    for name in ("ListVoices", "SetVoiceByName", "SetParameter", "Synth", "Synchronize",
+                 "SetSynthCallback", "Info"):  # fmt: skip
+        original = getattr(_espeak, name)
+
+        def watched(*args, _original=original, _name=name, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append((_name, system.ESPEAK_LOCK._is_owned()))
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(_espeak, name, watched)
+    monkeypatch.setattr(system, "_espeak_version", system._espeak_version.__wrapped__)
+    monkeypatch.setattr(system, "system_voice_list", system.system_voice_list.__wrapped__)
+    engine = Pyttsx3Engine(VoicePreset(name="fr", engine="pyttsx3", language="fr"))
+    assert engine.synthesize("Bonjour à tous.").size > 0
+    assert engine.identity()["backend_version"]
+    assert system.system_voice_list()
+    assert {name for name, _ in calls} >= {"ListVoices", "SetVoiceByName", "Synth", "Info"}
+    assert all(held for _, held in calls), [name for name, held in calls if not held]

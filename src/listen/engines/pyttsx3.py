@@ -20,6 +20,10 @@ from listen.errors import ListenError
 ESPEAK_BASE_WPM = 175
 #: SAPI5 and NSSpeechSynthesizer report their rate in words per minute around 200.
 SYSTEM_BASE_WPM = 200
+#: espeak-ng is one global synthesizer per process, and none of its calls may overlap another:
+#: choosing a voice (`SetVoiceByName`) or listing voices while another thread synthesizes
+#: swaps tables under it. Every call into it here holds this lock.
+ESPEAK_LOCK = threading.RLock()
 
 
 def phoneme_format() -> str | None:
@@ -36,14 +40,13 @@ class Pyttsx3Engine:
     Windows (SAPI5) and macOS (NSSpeechSynthesizer) pyttsx3's own `save_to_file` is used.
     """
 
-    _espeak_lock = threading.Lock()  # espeak-ng is one global synthesizer per process
-
     def __init__(self, preset: VoicePreset) -> None:
         self.preset = preset
         self._use_espeak_binding = sys.platform.startswith("linux")
         if self._use_espeak_binding:
-            self.sample_rate = _espeak_initialize()
-            self._espeak_voice = _pick_espeak_voice(preset)
+            with ESPEAK_LOCK:
+                self.sample_rate = _espeak_initialize()
+                self._espeak_voice = _pick_espeak_voice(preset)
         else:
             self._init_pyttsx3()
 
@@ -86,7 +89,7 @@ class Pyttsx3Engine:
                 chunks.append(ctypes.string_at(wav, numsamples * 2))
             return 0
 
-        with self._espeak_lock:
+        with ESPEAK_LOCK:
             _espeak.SetSynthCallback(collect)
             if _espeak.SetVoiceByName(self._espeak_voice.encode()) != 0:
                 raise ListenError(f"espeak-ng has no voice {self._espeak_voice!r}")
@@ -127,7 +130,8 @@ def _espeak_initialize() -> int:
 def _espeak_version() -> str:
     from pyttsx3.drivers import _espeak
 
-    info = _espeak.Info(None)
+    with ESPEAK_LOCK:
+        info = _espeak.Info(None)
     return info.decode() if info else ""
 
 
@@ -145,12 +149,13 @@ def system_voice_list() -> tuple[SystemVoice, ...]:
     if sys.platform.startswith("linux"):
         from pyttsx3.drivers import _espeak
 
-        _espeak_initialize()
-        return tuple(
-            SystemVoice(v.identifier.decode().lower(), v.name.decode(errors="replace"),
-                        (v.languages[1:].decode(errors="replace"),) if v.languages else ())
-            for v in _espeak.ListVoices(None)
-        )  # fmt: skip
+        with ESPEAK_LOCK:
+            _espeak_initialize()
+            return tuple(
+                SystemVoice(v.identifier.decode().lower(), v.name.decode(errors="replace"),
+                            (v.languages[1:].decode(errors="replace"),) if v.languages else ())
+                for v in _espeak.ListVoices(None)
+            )  # fmt: skip
     import pyttsx3
 
     voices = []
