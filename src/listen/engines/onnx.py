@@ -44,18 +44,14 @@ def open_session(model: Path, options: onnxruntime.SessionOptions) -> onnxruntim
     """An onnxruntime CPU session for `model` with `options`, opened from its optimized copy
     (made now if there is none). When no copy can be made or read (a read-only cache, a
     damaged file), the model itself is opened, as onnxruntime would."""
-    import onnxruntime
-
     if (copy := _copy_of(model)) is not None:
         try:
-            return onnxruntime.InferenceSession(str(copy), sess_options=options,
-                                                providers=["CPUExecutionProvider"])  # fmt: skip
+            return _cpu_session(copy, options)
         except Exception as exc:  # a damaged copy: it is made again at the next load
             log.warning("optimized copy of %s unreadable (%s); using the model", model.name, exc)
             with contextlib.suppress(OSError):
                 copy.unlink()
-    return onnxruntime.InferenceSession(str(model), sess_options=options,
-                                        providers=["CPUExecutionProvider"])  # fmt: skip
+    return _cpu_session(model, options)
 
 
 def optimized_model(model: Path) -> Path:
@@ -69,12 +65,20 @@ def _copy_of(model: Path) -> Path | None:
     cache folder that cannot be read or written: the model is used as it is)."""
     try:
         copy = optimized_copy_path(model)
-        if not copy.is_file():
-            _make_copy(model, copy)
+        if copy.is_file():
+            return copy
+        _make_copy(model, copy)
         return copy if copy.is_file() else None
     except OSError as exc:
         log.debug("no optimized copy of %s: %s", model.name, exc)
         return None
+
+
+def _cpu_session(model: Path, options: onnxruntime.SessionOptions) -> onnxruntime.InferenceSession:
+    import onnxruntime
+
+    return onnxruntime.InferenceSession(str(model), sess_options=options,
+                                        providers=["CPUExecutionProvider"])  # fmt: skip
 
 
 def _make_copy(model: Path, copy: Path) -> None:
@@ -86,8 +90,7 @@ def _make_copy(model: Path, copy: Path) -> None:
     try:
         with atomic_path(copy) as tmp:
             options.optimized_model_filepath = str(tmp)
-            onnxruntime.InferenceSession(str(model), sess_options=options,
-                                         providers=["CPUExecutionProvider"])  # fmt: skip
+            _cpu_session(model, options)
             if not tmp.stat().st_size:
                 raise OSError("onnxruntime wrote nothing")
     except Exception as exc:  # no copy: the model is opened as it is, and the next load retries
