@@ -105,7 +105,7 @@ class TakeCache:
         return samples
 
     def summary_path(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.loudness"
+        return self.path(key).with_suffix(SIDECARS[".wav"])
 
     def store(
         self, key: str, samples: np.ndarray, sample_rate: int, summary: TakeSummary
@@ -151,7 +151,7 @@ class TakeCache:
         return data
 
     def part_index_path(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.frames"
+        return self.part_path(key).with_suffix(SIDECARS[".mp3"])
 
     def lookup_part_index(self, key: str) -> bytes | None:
         """The frame index stored beside an encoded part (`listen.mp3.frame_index`), if any."""
