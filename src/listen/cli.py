@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from listen import __version__
+from listen.allocator import share_one_arena
 from listen.config import AUDIO_FORMATS, SiteConfig, load_config, load_presets
 from listen.errors import ListenError
 from listen.fetch import is_url
@@ -631,6 +632,7 @@ def _warnings_to_stderr() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     _warnings_to_stderr()
     if threading.current_thread() is threading.main_thread():
+        share_one_arena()  # before the render's threads: see listen.allocator
         terminate_like_interrupt()  # (the worker's and the API's servers install their own)
     try:
         args = build_parser().parse_args(argv)

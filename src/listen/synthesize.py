@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from pydub import AudioSegment
 
+from listen.allocator import share_one_arena
 from listen.cache import TakeCache, TakeRef, take_key
 from listen.config import VoicePreset
 from listen.engines import (
@@ -130,6 +131,7 @@ _WORKER_ERROR = "the synthesis worker did not start"
 
 def _worker_init(preset: VoicePreset, cache_dir: Path, sample_rate: int | None = None) -> None:
     global _WORKER, _WORKER_ERROR
+    share_one_arena()  # a process of listen's own, as the CLI's (listen.allocator)
     try:
         _WORKER = (load_engine(preset, threads=1), TakeCache(cache_dir), sample_rate)
     except ListenError as exc:
