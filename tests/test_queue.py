@@ -22,6 +22,7 @@ import pytest
 from helpers import (
     ARTICLE_PAGE,
     RIVER_BODY,
+    ROOT,
     SAMPLES,
     PageServer,
     ProcessTree,
@@ -499,3 +500,29 @@ def test_an_idle_worker_helps_with_a_long_page(tmp_path: Path, broker: str, star
     script = script_page(page, load_config(config))
     takes = {path.stem for path in (tmp_path / "cache").rglob("*.wav")}
     assert len(takes) == len({unit for _, unit in script.voiced_units})
+
+
+def test_the_largest_pages_are_handed_out_first(tmp_path: Path, broker: str) -> None:
+    """Longest first: the batch ends on short pages, not with one worker on a long one while
+    the other idles. Read from the broker's own queue, with no worker to take the jobs."""
+    import redis
+
+    config = site_config(tmp_path / "site", tmp_path / "cache")
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    # Named so that the order given (by name) is not the order of size.
+    for name, source in (("a.html", ROOT / "tests" / "pages" / "short-news.html"),
+                         ("b.html", SAMPLES / "blog-post.html"),
+                         ("c.html", SAMPLES / "seed-article.html"),
+                         ("d.html", SAMPLES / "opinion-column.html")):  # fmt: skip
+        shutil.copy(source, pages / name)
+    batch = batch_id(run_listen("render", "--queue", "--config", config, "--out",
+                                tmp_path / "public", pages).stdout)  # fmt: skip
+    given = [Path(job["page"]).name for job in status_json(config, batch)["jobs"]]
+    assert given == ["a.html", "b.html", "c.html", "d.html"]  # what status shows: as given
+    pages_by_id = {job["id"]: Path(job["page"]).name for job in status_json(config, batch)["jobs"]}
+    # kombu pushes on the left and workers pop on the right: the right end goes out first.
+    messages = redis.Redis.from_url(broker).lrange("listen", 0, -1)
+    handed_out = [pages_by_id[json.loads(m)["headers"]["id"]] for m in reversed(messages)]
+    by_size = sorted(given, key=lambda name: (pages / name).stat().st_size, reverse=True)
+    assert handed_out == by_size == ["c.html", "d.html", "b.html", "a.html"]

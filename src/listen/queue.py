@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import os
 import time
 import uuid
@@ -516,13 +517,30 @@ def submit(
             pipe.expire(_batch_key(batch, part), keep)
         pipe.execute()
     with app.connection_for_write(url) as connection:
-        for task_id, page in jobs:
+        for task_id, page in largest_first(jobs):
             given = posted.get(page)
             job = PageJob(batch, page, out_path, config_path, voice, fmt,
                           given.url if given else None, given.slug if given else None)
             render_page.apply_async(args=[job.to_json()], task_id=task_id,
                                     queue=config.queue.name, connection=connection)  # fmt: skip
     return Submitted(batch, tuple(jobs))
+
+
+def largest_first(jobs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The order jobs are handed to workers: the largest local pages first (a page's size
+    stands for its work), so that the batch's end, when workers run out of pages while the
+    last ones finish, is made of short pages; pages of unknown size (URLs, fetched by the
+    worker) first, in the order given. The batch's record keeps the order given."""
+
+    def size(job: tuple[str, str]) -> float:
+        if is_url(job[1]):
+            return math.inf
+        try:
+            return os.stat(job[1]).st_size
+        except OSError:  # gone since it was checked: its job will say so
+            return math.inf
+
+    return sorted(jobs, key=size, reverse=True)
 
 
 # --- status ---------------------------------------------------------------------------------
