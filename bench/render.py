@@ -48,6 +48,9 @@ class Run:
     #: User + system CPU time of the render and every process it started (less noisy than
     #: wall time on a shared machine).
     cpu_seconds: float = 0.0
+    #: Peak proportional set size of the tree: each process's share of the pages it shares
+    #: with others (ffmpeg's libraries, mapped by every encoder, count once in all).
+    peak_pss_mb: float = 0.0
 
 
 def user_environment() -> dict[str, str]:
@@ -98,10 +101,11 @@ def render(page: Path, out: Path, voice: str, cache: Path) -> Run:
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     watched = psutil.Process(process.pid)
-    peak = 0
+    peak = peak_pss = 0
     while process.poll() is None:
         with contextlib.suppress(psutil.Error):
-            peak = max(peak, tree_rss(watched))
+            rss, pss = tree_memory(watched)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
         time.sleep(0.02)
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -111,21 +115,22 @@ def render(page: Path, out: Path, voice: str, cache: Path) -> Run:
     # The manifest: a slug has no dots, the chapters' and transcript's names have.
     manifest = next(p for p in (out / "episodes").glob("*.json") if "." not in p.stem)
     duration = json.loads(manifest.read_text())["duration_ms"] / 1000
-    return Run(seconds, peak / 1024**2, duration, cpu)
+    return Run(seconds, peak / 1024**2, duration, cpu, peak_pss / 1024**2)
 
 
-def tree_rss(root: psutil.Process) -> int:
-    """The summed RSS of a process and everything below it. A child still running the
+def tree_memory(root: psutil.Process) -> tuple[int, int]:
+    """The summed RSS and PSS of a process and everything below it. A child still running the
     parent's own command line is one caught between fork (or vfork) and exec: its pages are
     the parent's, counted already, so it is left out (else every ffmpeg started would count
     the whole render twice for an instant)."""
     command = root.cmdline()
-    total = root.memory_info().rss
-    for child in root.children(recursive=True):
+    rss = pss = 0
+    for process in [root, *root.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
-            if child.cmdline() != command:
-                total += child.memory_info().rss
-    return total
+            if process is root or process.cmdline() != command:
+                memory = process.memory_full_info()
+                rss, pss = rss + memory.rss, pss + memory.pss
+    return rss, pss
 
 
 def bare(page: Path, voice: str, one_thread: bool = True) -> float:
@@ -281,7 +286,8 @@ def bench_voice(voice: str, page: Path, long_page: Path | None, work: Path) -> N
         print(
             f"longer article: {long.audio_seconds / 60:.0f} min of audio in {long.seconds:.1f} s"
             f" ({long.audio_seconds / long.seconds:.0f}x real time, CPU {long.cpu_seconds:.1f} s)"
-            f", peak RSS {long.peak_rss_mb:.0f} MB (short: {cold.peak_rss_mb:.0f} MB)"
+            f", peak RSS {long.peak_rss_mb:.0f} MB, PSS {long.peak_pss_mb:.0f} MB (short: "
+            f"{cold.peak_rss_mb:.0f} MB)"
         )
         long_edit = render(edit_one_paragraph(long_page, work / "long-edited.html"),
                            work / f"long-{voice}", voice, long_cache)  # fmt: skip

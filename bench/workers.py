@@ -23,15 +23,20 @@ sentences, which a local render synthesizes once and two workers may both synthe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -70,15 +75,45 @@ def write_config(folder: Path, voice: str, cache: Path) -> Path:
     return path
 
 
-def listen(*args: object, env: dict[str, str] | None = None) -> float:
-    start = time.perf_counter()
+@dataclass
+class Run:
+    seconds: float
+    #: User + system CPU seconds of the processes that rendered (a local render and what it
+    #: started; the workers and their pools and encoders, from ready to the batch's end).
+    cpu_seconds: float
+
+    @property
+    def cores(self) -> float:
+        """Cores kept busy on average: one worker that overlaps its encoding with its synthesis
+        uses more than one, which bounds what a second worker on the same cores can add."""
+        return self.cpu_seconds / self.seconds
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def listen(*args: object, env: dict[str, str] | None = None) -> Run:
+    start, cpu = time.perf_counter(), children_cpu()
     subprocess.run([sys.executable, "-m", "listen", *map(str, args)], check=True,
                    env={**user_environment(), **(env or {})},
                    stdout=subprocess.DEVNULL)  # fmt: skip
-    return time.perf_counter() - start
+    return Run(time.perf_counter() - start, children_cpu() - cpu)
 
 
-def queued(tmp: Path, name: str, voice: str, pages: Path, broker: str, workers: int) -> float:
+def tree_cpu(root: psutil.Process) -> float:
+    """CPU seconds of a live process, everything below it, and the children they have reaped
+    (an encoder that has ended counts in its parent's children times)."""
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def queued(tmp: Path, name: str, voice: str, pages: Path, broker: str, workers: int) -> Run:
     config = write_config(tmp, voice, tmp / f"cache-{name}")
     env = {**user_environment(), "LISTEN_BROKER_URL": broker}
     processes = []
@@ -92,9 +127,12 @@ def queued(tmp: Path, name: str, voice: str, pages: Path, broker: str, workers: 
     for _, log in processes:
         while b" ready." not in log.read_bytes():
             time.sleep(0.1)
+    watched = [psutil.Process(process.pid) for process, _ in processes]
     try:
-        return listen("render", "--queue", "--wait", "--quiet", "--config", config, "--out",
-                      tmp / f"out-{name}", pages, env={"LISTEN_BROKER_URL": broker})  # fmt: skip
+        ready = sum(map(tree_cpu, watched))
+        run = listen("render", "--queue", "--wait", "--quiet", "--config", config, "--out",
+                     tmp / f"out-{name}", pages, env={"LISTEN_BROKER_URL": broker})  # fmt: skip
+        return Run(run.seconds, sum(map(tree_cpu, watched)) - ready)
     finally:
         for process, _ in processes:
             process.terminate()
@@ -141,12 +179,20 @@ def main() -> None:
 
     print(f"{count} pages, {audio / 60:.1f} min of audio, voice {args.voice}, "
           f"{os.cpu_count()} cores, cold take cache each run")  # fmt: skip
-    print(f"{'run':<9} {'seconds':>8} {'pages/min':>10} {'x real time':>12} {'vs local-1':>11}")
-    for label, seconds in times.items():
-        print(f"{label:<9} {seconds:>8.1f} {60 * count / seconds:>10.1f} "
-              f"{audio / seconds:>12.1f} {times['local-1'] / seconds:>11.2f}")  # fmt: skip
-    print(f"queue-2 / queue-1 speed-up: {times['queue-1'] / times['queue-2']:.2f}x; "
-          f"queue-2 vs local (same cores): {times['local'] / times['queue-2']:.2f}x")
+    print(f"{'run':<9} {'seconds':>8} {'pages/min':>10} {'x real time':>12} {'vs local-1':>11}"
+          f" {'CPU s':>7} {'cores busy':>11}")  # fmt: skip
+    for label, run in times.items():
+        print(f"{label:<9} {run.seconds:>8.1f} {60 * count / run.seconds:>10.1f} "
+              f"{audio / run.seconds:>12.1f} {times['local-1'].seconds / run.seconds:>11.2f}"
+              f" {run.cpu_seconds:>7.1f} {run.cores:>11.2f}")  # fmt: skip
+    one, two = times["queue-1"], times["queue-2"]
+    cores = len(os.sched_getaffinity(0))
+    local = times["local"]
+    print(f"queue-2 / queue-1 speed-up: {one.seconds / two.seconds:.2f}x; "
+          f"queue-2 vs local (same cores): {local.seconds / two.seconds:.2f}x")  # fmt: skip
+    # One worker already busy on more than one core leaves less than a core to a second one.
+    print(f"one worker kept {one.cores:.2f} cores busy: on {cores} cores two can be at most "
+          f"{min(2.0, cores / one.cores):.2f}x one (at equal CPU per page)")  # fmt: skip
 
 
 if __name__ == "__main__":
