@@ -11,6 +11,10 @@ production. A real redis-server is started on a free port.
   queue-1   one `listen worker --concurrency 1`
   queue-2   two `listen worker --concurrency 1` (two machines' worth, here on one)
 
+Each run's CPU time (a local render's and what it started; the workers' process trees from ready
+to the batch's end, their encoders included) gives the cores it kept busy on average: one worker
+busy on more than one core leaves less than a core to a second on the same machine.
+
 The batch is every article page in the repository (the samples and tests/pages, less the two
 that are refused as not articles): 18 real pages of different lengths and shapes, none sharing
 text. `--generated N` uses N pages made of the samples' sentences instead (these share some
@@ -85,7 +89,7 @@ class Run:
     @property
     def cores(self) -> float:
         """Cores kept busy on average: one worker that overlaps its encoding with its synthesis
-        uses more than one, which bounds what a second worker on the same cores can add."""
+        can use more than one, which bounds what a second worker on the same cores can add."""
         return self.cpu_seconds / self.seconds
 
 
