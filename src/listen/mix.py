@@ -4,8 +4,9 @@ Takes come from the cache already trimmed and faded (pydub, in `synthesize.make_
 with its loudness summary. The timeline lays them out with pauses between sentences,
 paragraphs and chapters, counted in samples. The loudness plan (`listen.loudness`) finds one
 gain and a true-peak limiter curve for the whole episode from the summaries, and the takes are
-then streamed, one at a time, through that gain into ffmpeg to encode MP3 or AAC/M4A: the
-episode is never held in memory, and no intermediate WAV is written.
+then streamed, one at a time, through that gain into the encoder: libmp3lame in this process
+for MP3 (`listen.lame`; ffmpeg where it is missing), ffmpeg for AAC/M4A. The episode is never
+held in memory, and no intermediate WAV is written.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from listen import lame
 from listen.cache import TakeCache, TakeRef
 from listen.config import Pauses, RenderConfig
 from listen.errors import ListenError
@@ -410,6 +412,30 @@ def encoder_args(fmt: str, render: RenderConfig) -> list[str]:
     raise ListenError(f"unknown audio format {fmt!r} (use mp3 or m4a)")
 
 
+def lame_kbps(fmt: str, render: RenderConfig) -> int | None:
+    """The bit rate at which this process encodes `fmt` itself with libmp3lame, or None when
+    ffmpeg encodes it (AAC; no libmp3lame here; a bit rate only ffmpeg can read)."""
+    if fmt != "mp3" or not lame.available():
+        return None
+    return lame.parse_kbps(render.mp3_bitrate)
+
+
+def encoder_identity(fmt: str, render: RenderConfig) -> list[str | int]:
+    """What encodes `fmt`, with its settings (part of a part's cache key)."""
+    if (kbps := lame_kbps(fmt, render)) is not None:
+        return ["libmp3lame", lame.version(), kbps, MP3_ALGORITHM_QUALITY]
+    return [*encoder_args(fmt, render), *PART_ARGS]
+
+
+def encode_stream(stream: Iterator[bytes], rate: int, out: Path, fmt: str,
+                  render: RenderConfig, extra: Sequence[str] = ()) -> None:  # fmt: skip
+    """Encode float32 sample bytes into `out` as `fmt` (`extra`: ffmpeg's muxer options)."""
+    if (kbps := lame_kbps(fmt, render)) is not None:
+        lame.encode_file(stream, rate, out, kbps, MP3_ALGORITHM_QUALITY)
+    else:
+        pipe_to_ffmpeg(stream, rate, out, [*encoder_args(fmt, render), *extra])
+
+
 def pipe_to_ffmpeg(stream: Iterator[bytes], rate: int, out: Path, args: Sequence[str]) -> None:
     command, keywords = child_command([
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-f", "f32le", "-ar", str(rate),
@@ -523,7 +549,7 @@ def mix(
         place(number, span, frames)
 
     # Each part is mixed as soon as its takes are in (the later ones may still be being
-    # spoken), and encoded beside the others: a Python stream into an ffmpeg of its own.
+    # spoken), and encoded beside the others, each in a thread of its own (`encode_stream`).
     encoding = []
     with ThreadPoolExecutor(max(1, jobs or default_jobs())) as pool:
         try:
@@ -560,8 +586,9 @@ def mix(
     return MixedAudio(path=out, format=fmt, timeline=timeline, encoded=len(encoding))
 
 
-#: ffmpeg's MP3 muxer options for a part: an Info frame (its delay and padding tell the
-#: decoder what to trim when the part is measured), no ID3 tag, nothing that varies by build.
+#: ffmpeg's MP3 muxer options for a part, where ffmpeg encodes it: an Info frame (its delay and
+#: padding tell the decoder what to trim when the part is measured), no ID3 tag, nothing that
+#: varies by build.
 PART_ARGS = ("-write_xing", "1", "-id3v2_version", "0", "-fflags", "+bitexact")
 #: Changes whenever what a part's key stands for changes.
 PART_REVISION = 1
@@ -572,8 +599,7 @@ def part_key(takes: Sequence[TakeRef], span: Span, voices: Sequence[str], narrat
     """Everything a part's encoded audio is made of: its takes and where they lie, its voices,
     the loudness targets, the encoder's settings."""
     blob = json.dumps({
-        "revision": PART_REVISION, "format": fmt, "encoder": [*encoder_args(fmt, render),
-                                                              *PART_ARGS],
+        "revision": PART_REVISION, "format": fmt, "encoder": encoder_identity(fmt, render),
         "loudness": render.loudness_lufs, "true_peak": render.true_peak_db,
         "takes": [[t.key, t.sample_rate] for t in takes], "starts": span.starts,
         "length": span.total_samples, "voices": voices, "narrator": narrator,
@@ -625,7 +651,7 @@ def encode_normalized(
     for attempt in range(ENCODE_ATTEMPTS):
         gains = plan_gains(summary, target, 10 ** (ceiling_db / 20))
         stream = normalized_stream(takes, span, cache, gains, summary.group, take_gains)
-        pipe_to_ffmpeg(stream, rate, out, [*encoder_args(fmt, render), *extra])
+        encode_stream(stream, rate, out, fmt, render, extra)
         if fmt not in MEASURED_FORMATS:
             return
         # AAC's overshoot between samples is larger than MP3's: measure its true peak.

@@ -81,7 +81,7 @@ def _xing_offset(data: bytes, offset: int) -> int:
 
 
 def parse_frames(data: bytes) -> Frames:
-    """The frames of an MP3 stream with no ID3 tag (as `mix` has ffmpeg write parts)."""
+    """The frames of an MP3 stream with no ID3 tag (as `mix` has its parts written)."""
     offset, frames = 0, []
     lengths: dict[int, int | None] = {}  # a stream has a header or two, repeated
     while offset + 4 <= len(data):
