@@ -12,8 +12,9 @@ from helpers import CONFIG, SEED, decode_pcm, ebur128, ffprobe
 
 from listen.cache import TakeCache
 from listen.config import load_config
+from listen.mix import part_ranges
 from listen.mp3 import frame_samples, frames_from_index, parse_frames
-from listen.pipeline import RenderResult, render
+from listen.pipeline import RenderResult, render, script_page
 
 RATE = 22050  # espeak-ng's
 FRAME = frame_samples(RATE)
@@ -64,6 +65,20 @@ def test_an_edit_encodes_only_the_part_it_changed(renders: dict) -> None:
     # The same episode into another folder: every part comes from the cache.
     assert again.encoded_parts == 0 and again.audio_path.read_bytes() == (
         edit.audio_path.read_bytes())  # fmt: skip
+
+
+def test_the_last_paragraph_is_a_part_of_its_own() -> None:
+    """Its encoding is the one that waits for the last take: the render's tail."""
+    config = load_config(CONFIG)
+    for page in (SEED, *SEED.parent.glob("*.html")):
+        script = script_page(page, config, "espeak-en-us")
+        sentences = script.chapters[-1].sentences
+        ends = [n for n, sentence in enumerate(sentences[:-1]) if sentence.ends_paragraph]
+        takes = sum(len(s.units) for s in sentences[ends[-1] + 1 if ends else 0 :])
+        ranges = part_ranges(script, config.render.pauses, RATE, FRAME)
+        first, end = ranges[-1]
+        assert end - first == takes and end == len(script.voiced_units)
+        assert len(ranges) > 1
 
 
 def test_parts_before_and_after_the_edit_are_the_same_audio(renders: dict) -> None:

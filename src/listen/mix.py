@@ -254,10 +254,14 @@ CUT_SILENCE_FRAMES = 2
 
 def part_ends(script: Script, pauses: Pauses, rate: int, frame: int) -> set[int]:
     """The sentences (numbered through the episode) after which a part ends: every chapter's
-    last, and a paragraph's last where its text says so (content-defined, so parts stay the
-    same when another part changes), wherever the pause after it is long enough to cut in."""
+    last, a paragraph's last where its text says so (content-defined, so parts stay the same
+    when another part changes), and the last but one paragraph's, wherever the pause after it
+    is long enough to cut in. The episode's last paragraph is a part of its own because its
+    encoding is the one that waits for the last take: a render's tail is then one
+    paragraph's encoding, not a few paragraphs'."""
     needed = ENCODER_DELAY + DECODER_DELAY + CUT_SILENCE_FRAMES * frame
     cuts: set[int] = set()
+    paragraph_ends: list[int] = []
     number = -1
     for index, chapter in enumerate(script.chapters):
         for position, sentence in enumerate(chapter.sentences):
@@ -267,10 +271,14 @@ def part_ends(script: Script, pauses: Pauses, rate: int, frame: int) -> set[int]
                 continue  # the episode's end is the last part's end
             if round(_pause_ms(script, index, position, pauses) * rate / 1000) < needed:
                 continue
+            if sentence.ends_paragraph or last_of_chapter:
+                paragraph_ends.append(number)
             digest = hashlib.sha256(sentence.text.encode()).digest()
             if last_of_chapter or (sentence.ends_paragraph
                                    and digest[0] % PARAGRAPHS_PER_PART == 0):  # fmt: skip
                 cuts.add(number)
+    if paragraph_ends:
+        cuts.add(paragraph_ends[-1])
     return cuts
 
 
