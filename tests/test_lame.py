@@ -21,8 +21,6 @@ from listen.mix import MP3_ALGORITHM_QUALITY, PART_ARGS, encoder_args, pipe_to_f
 from listen.mp3 import ENCODER_DELAY, parse_frames
 from listen.pipeline import render
 
-pytestmark = pytest.mark.skipif(not lame.available(), reason="libmp3lame is not installed")
-
 RATE = 22050
 
 
