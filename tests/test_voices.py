@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -240,3 +241,25 @@ def test_every_espeak_call_holds_the_process_lock(monkeypatch: pytest.MonkeyPatc
     assert system.system_voice_list()
     assert {name for name, _ in calls} >= {"ListVoices", "SetVoiceByName", "Synth", "Info"}
     assert all(held for _, held in calls), [name for name, held in calls if not held]
+
+
+def test_espeak_speaks_in_the_calling_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Synchronous mode: no thread of espeak-ng's own to wait for (in retrieval mode its
+    `Synchronize` polls in 20 ms sleeps, which set the pace of every short sentence)."""
+    from pyttsx3.drivers import _espeak
+
+    callers: list[int] = []
+    original = _espeak.SetSynthCallback
+
+    def watched(callback):  # type: ignore[no-untyped-def]
+        def recording(*args):  # type: ignore[no-untyped-def]
+            callers.append(threading.get_ident())
+            return callback(*args)
+
+        return original(recording)
+
+    monkeypatch.setattr(_espeak, "SetSynthCallback", watched)
+    engine = Pyttsx3Engine(VoicePreset(name="en", engine="pyttsx3", language="en"))
+    for text in ("Hello there.", "The talks resumed on Tuesday, after a week of silence."):
+        assert engine.synthesize(text).size > 0
+    assert callers and set(callers) == {threading.get_ident()}
