@@ -121,7 +121,7 @@ def _espeak_initialize() -> int:
 
     # Synchronous: `Synth` speaks in the calling thread and returns when done. In retrieval
     # mode a thread of espeak-ng's own speaks, and `Synchronize` waits for it in 20 ms sleeps:
-    # 18-20 ms a call whatever its length (the seed's 36 sentences: 0.75 s, against 0.2 s).
+    # 18-20 ms a call whatever its length (the seed's 36 sentences: 0.75 s, against about 0.3 s).
     rate = _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000)
     if rate <= 0:
         raise ListenError("could not initialize espeak-ng (is libespeak-ng installed?)")
