@@ -103,6 +103,16 @@ def decode_pcm(path: Path, rate: int = 22050) -> np.ndarray:
     return np.frombuffer(done.stdout, dtype=np.int16)
 
 
+def id3_size(data: bytes) -> int:
+    """The ID3v2 tag's length at the start of an MP3 (syncsafe size plus its header): where
+    its MP3 frames start."""
+    assert data[:3] == b"ID3"
+    size = 0
+    for byte in data[6:10]:  # "syncsafe": 7 bits a byte
+        size = (size << 7) | byte
+    return 10 + size
+
+
 def ebur128(path: Path) -> tuple[float, float]:
     """(integrated loudness LUFS, true peak dBTP) as ffmpeg's ebur128 filter measures them."""
     stderr = subprocess.run(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import CONFIG, SEED, decode_pcm
+from helpers import CONFIG, SEED, decode_pcm, id3_size
 
 from listen import lame
 from listen.cache import TakeCache
@@ -36,15 +36,6 @@ def speech() -> np.ndarray:
     samples = np.concatenate([said[0], np.zeros(RATE // 3, np.int16), said[1]]) / 32768.0
     hiss = np.random.default_rng(7).normal(0, 0.002, len(samples))
     return (samples + hiss).astype(np.float32)
-
-
-def after_id3(data: bytes) -> int:
-    """Where the MP3 frames start, after the file's ID3v2 tag."""
-    assert data[:3] == b"ID3"
-    size = 0
-    for byte in data[6:10]:  # "syncsafe": 7 bits a byte
-        size = size << 7 | byte
-    return 10 + size
 
 
 def chunks(samples: np.ndarray, size: int = 40_000) -> list[bytes]:
@@ -143,7 +134,7 @@ def test_without_libmp3lame_ffmpeg_encodes_the_same_audio(
         [result] = render([SEED], tmp_path / name, config, voice="espeak-en-us", cache=cache,
                           feed=False, jobs=1)  # fmt: skip
         data = result.audio_path.read_bytes()
-        return data[after_id3(data) :]
+        return data[id3_size(data) :]
 
     ours = rendered("lame")
     monkeypatch.setattr(lame, "available", lambda: False)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import CONFIG, SEED, decode_pcm, ebur128, ffprobe
+from helpers import CONFIG, SEED, decode_pcm, ebur128, ffprobe, id3_size
 
 from listen.cache import TakeCache
 from listen.config import load_config
@@ -128,7 +128,7 @@ def test_joined_parts_are_gapless_with_exact_chapters(renders: dict, which: str)
 def test_the_info_frame_counts_every_frame(renders: dict) -> None:
     """What a player reads to seek and to trim: the Info frame's counts match the stream."""
     data = renders["edit"].audio_path.read_bytes()
-    tag_size = _id3_size(data)
+    tag_size = id3_size(data)
     frames = parse_frames(data[tag_size:])
     assert frames.info is not None
     info = data[tag_size + frames.info[0] : tag_size + frames.info[0] + frames.info[1]]
@@ -136,15 +136,6 @@ def test_the_info_frame_counts_every_frame(renders: dict) -> None:
     count = int.from_bytes(info[tag + 8 : tag + 12], "big")
     size = int.from_bytes(info[tag + 12 : tag + 16], "big")
     assert count == len(frames.audio) and size == len(data) - tag_size
-
-
-def _id3_size(data: bytes) -> int:
-    """The ID3v2 tag's length at the start of an MP3 (syncsafe size plus its header)."""
-    assert data[:3] == b"ID3"
-    size = 0
-    for byte in data[6:10]:
-        size = (size << 7) | byte
-    return 10 + size
 
 
 def test_damaged_cached_parts_are_encoded_again(renders: dict) -> None:
