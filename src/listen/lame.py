@@ -26,12 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from listen.errors import ListenError
+from listen.mp3 import SAMPLE_RATES
 
 #: The library's names: its soname on Linux, then macOS's and Windows's.
 _NAMES = ("libmp3lame.so.0", "libmp3lame.0.dylib", "libmp3lame.dylib", "libmp3lame.dll")
 _MONO = 3  # LAME's MPEG_mode MONO
-#: The sample rates MP3 has (MPEG-1, 2 and 2.5); LAME would resample anything else.
-MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 # lame_init and lame_init_params fill tables shared by every encoder in the process on first use.
 _INIT_LOCK = threading.Lock()
 
@@ -106,7 +105,7 @@ class Mp3Encoder:
         lib = _library()
         if lib is None:
             raise ListenError("libmp3lame is not installed")
-        if rate not in MP3_RATES:
+        if rate not in SAMPLE_RATES:  # (LAME would resample it)
             raise ListenError(f"MP3 has no {rate} Hz sample rate")
         self._lib = lib
         with _INIT_LOCK:

@@ -34,6 +34,8 @@ DECODER_DELAY = 529
 _BITRATES_V1 = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 _BITRATES_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
 _RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+#: Every sample rate MP3 has (MPEG-1, 2 and 2.5).
+SAMPLE_RATES = tuple(sorted(rate for rates in _RATES.values() for rate in rates))
 
 
 def frame_samples(rate: int) -> int:
