@@ -261,7 +261,7 @@ def part_ends(script: Script, pauses: Pauses, rate: int, frame: int) -> set[int]
     paragraph's encoding, not a few paragraphs'."""
     needed = ENCODER_DELAY + DECODER_DELAY + CUT_SILENCE_FRAMES * frame
     cuts: set[int] = set()
-    paragraph_ends: list[int] = []
+    last_paragraph_end: int | None = None
     number = -1
     for index, chapter in enumerate(script.chapters):
         for position, sentence in enumerate(chapter.sentences):
@@ -272,13 +272,13 @@ def part_ends(script: Script, pauses: Pauses, rate: int, frame: int) -> set[int]
             if round(_pause_ms(script, index, position, pauses) * rate / 1000) < needed:
                 continue
             if sentence.ends_paragraph or last_of_chapter:
-                paragraph_ends.append(number)
+                last_paragraph_end = number
             digest = hashlib.sha256(sentence.text.encode()).digest()
             if last_of_chapter or (sentence.ends_paragraph
                                    and digest[0] % PARAGRAPHS_PER_PART == 0):  # fmt: skip
                 cuts.add(number)
-    if paragraph_ends:
-        cuts.add(paragraph_ends[-1])
+    if last_paragraph_end is not None:
+        cuts.add(last_paragraph_end)
     return cuts
 
 
