@@ -96,8 +96,8 @@ class Pyttsx3Engine:
                 raise ListenError(f"espeak-ng has no voice {self._espeak_voice!r}")
             _espeak.SetParameter(_espeak.RATE, int(ESPEAK_BASE_WPM * self.preset.rate), 0)
             # PHONEMES: [[...]] from the pronunciation lexicon is read as phoneme mnemonics.
+            # (Synchronous mode: Synth returns when the text is spoken; nothing to wait for.)
             _espeak.Synth(text.encode("utf-8"), flags=_espeak.CHARS_UTF8 | _espeak.PHONEMES)
-            _espeak.Synchronize()
         return np.frombuffer(b"".join(chunks), dtype=np.int16).copy()
 
     def _synthesize_pyttsx3(self, text: str) -> np.ndarray:
