@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import sys
 import threading
 import wave
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from helpers import ROOT, decode_pcm, ebur128, run_listen
 
 from listen.config import VoicePreset, load_config
 from listen.engines.pyttsx3 import Pyttsx3Engine
+from listen.lifeline import Terminated, terminate_like_interrupt
 from listen.pipeline import render, script_page
 
 PAGES = ROOT / "tests" / "voices"
@@ -263,3 +266,49 @@ def test_espeak_speaks_in_the_calling_thread(monkeypatch: pytest.MonkeyPatch) ->
     for text in ("Hello there.", "The talks resumed on Tuesday, after a week of silence."):
         assert engine.synthesize(text).size > 0
     assert callers and set(callers) == {threading.get_ident()}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="espeak-ng's binding")
+@pytest.mark.parametrize(("signum", "raised"), [(signal.SIGTERM, Terminated),
+                                                (signal.SIGINT, KeyboardInterrupt)],
+                         ids=["SIGTERM", "SIGINT"])  # fmt: skip
+def test_a_signal_inside_espeak_synthesis_still_stops_the_command(
+    monkeypatch: pytest.MonkeyPatch, signum: signal.Signals, raised: type[BaseException]
+) -> None:
+    """espeak-ng calls back into Python in the thread that synthesizes: a SIGTERM or Ctrl-C
+    whose handler would run inside that callback must still stop the command (ctypes drops
+    what a callback raises: `listen say` once carried on after SIGTERM and exited 0)."""
+    from pyttsx3.drivers import _espeak
+
+    signalled: list[int] = []
+    original = _espeak.SetSynthCallback
+
+    def signalling(callback):  # type: ignore[no-untyped-def]
+        def inside(*args):  # type: ignore[no-untyped-def]
+            if not signalled:
+                signalled.append(signum)
+                signal.raise_signal(signum)  # a handler would run here, inside the callback
+            return callback(*args)
+
+        return original(inside)
+
+    engine = Pyttsx3Engine(VoicePreset(name="en", engine="pyttsx3", language="en"))
+    text = " ".join(["A long sentence that takes espeak a while."] * 10)
+    whole = engine.synthesize(text)
+    monkeypatch.setattr(_espeak, "SetSynthCallback", signalling)
+    previous, interrupt = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    terminate_like_interrupt()
+    try:
+        with pytest.raises(raised):
+            engine.synthesize(text)
+        # A handler that does not stop the command (an API render process's) runs, and the
+        # take is whole: holding the signal never cuts the sentence short.
+        handled: list[int] = []
+        signal.signal(signum, lambda number, frame: handled.append(number))
+        signalled.clear()
+        take = engine.synthesize(text)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, interrupt)
+    assert signalled == handled == [signum]
+    assert abs(take.size - whole.size) < 0.02 * whole.size  # espeak-ng varies by a few frames

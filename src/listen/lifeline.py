@@ -56,6 +56,43 @@ def terminate_like_interrupt() -> None:
     signal.signal(signal.SIGTERM, _raise_terminated)
 
 
+#: The signals whose Python handlers stop a command (KeyboardInterrupt, `Terminated`).
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def held_signals() -> Iterator[None]:
+    """A block in which C code calls back into Python (espeak-ng's synth callback): the Python
+    handlers of SIGINT and SIGTERM do not run inside it; a signal that arrives is handled, as
+    usual, once the block ends.
+
+    Python runs a signal's handler in the main thread at the next Python line it executes;
+    while the main thread is in C code that calls back, that line is in the callback, and ctypes
+    prints and then drops what a callback raises. Ctrl-C or SIGTERM would be lost, and the
+    command would carry on as if it never came. Signals that are ignored or left to the OS are
+    not Python's to run and stay as they are; in any other thread nothing changes, since
+    handlers only ever run in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def record(signum: int, frame: object) -> None:
+        received.append(signum)
+
+    previous = {signum: handler for signum in HELD_SIGNALS
+                if callable(handler := signal.getsignal(signum))}  # fmt: skip
+    for signum in previous:
+        signal.signal(signum, record)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in received[:1]:
+            previous[signum](signum, None)
+
+
 def _load_prctl() -> Callable[[int, int], int] | None:
     if not sys.platform.startswith("linux"):
         return None

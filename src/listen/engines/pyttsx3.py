@@ -15,6 +15,7 @@ import numpy as np
 
 from listen.config import VoicePreset
 from listen.errors import ListenError
+from listen.lifeline import held_signals
 
 #: espeak-ng words per minute at rate 1.0 (its own default is 175).
 ESPEAK_BASE_WPM = 175
@@ -90,7 +91,9 @@ class Pyttsx3Engine:
                 chunks.append(ctypes.string_at(wav, numsamples * 2))
             return 0
 
-        with ESPEAK_LOCK:
+        # Synchronous mode calls `collect` in this thread: a Ctrl-C or SIGTERM handled there
+        # would be dropped by ctypes, so it is held until Synth has returned (one sentence).
+        with ESPEAK_LOCK, held_signals():
             _espeak.SetSynthCallback(collect)
             if _espeak.SetVoiceByName(self._espeak_voice.encode()) != 0:
                 raise ListenError(f"espeak-ng has no voice {self._espeak_voice!r}")
