@@ -1,10 +1,14 @@
-"""Neural models are opened from a copy onnxruntime optimized once (`listen.engines.onnx`):
-made on first load into the user cache folder, the same graph (the same samples), and never
-in the way: a damaged copy is made again, an unwritable cache falls back to the model."""
+"""Neural models are opened from a copy onnxruntime optimized once (`listen.engines.onnx`),
+and hibari's G2P reads its data from marshal copies (`listen.engines.assets`): made on first
+load into the user cache folder, the same graph (the same samples) and the same data, and never
+in the way: a damaged copy is made again, an unwritable cache falls back to the original."""
 
 from __future__ import annotations
 
+import marshal
+import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import onnxruntime
@@ -98,3 +102,60 @@ def test_a_cache_that_cannot_be_read_falls_back_to_the_model(
     engine = joe()
     assert engine.voice.session._model_path == str(engine.model_path)
     assert engine.synthesize("Spoken all the same.").size > 0
+
+
+G2P_SENTENCE = "The council's read-through of the 2025 budget was lively, said Ms. Ortiz."
+
+
+def heart_g2p():  # type: ignore[no-untyped-def]
+    """A new hibari G2P (which reads its data afresh), made the way `HibariEngine` has it."""
+    from hibari.g2p import G2P
+
+    HibariEngine(find_preset("heart", SiteConfig()))
+    return G2P()
+
+
+@pytest.mark.hibari
+def test_heart_reads_its_g2p_data_from_marshal_copies(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hibari's lexicons and tagger are read from marshal copies made on first use: the same
+    data (so the same phonemes), and no JSON read at all the next time."""
+    import hibari.g2p
+
+    first = heart_g2p()
+    copies = sorted(p.name.split("-")[0] for p in model_cache.glob("*.marshal"))
+    assert copies == ["lexicon_us_gold", "lexicon_us_silver", "tagger", "tokenizer_exceptions"]
+    assert not list(model_cache.glob(".*"))  # no temp file left beside them
+    read_json = hibari.g2p._load_json.reads
+    for copy in model_cache.glob("*.marshal"):
+        stem = copy.name.split("-")[0]
+        name = next(n for n in os.listdir(hibari.g2p.ASSETS) if n.split(".")[0] == stem)
+        assert marshal.loads(copy.read_bytes()) == read_json(name)
+
+    def no_json(*args: object, **kwargs: object) -> object:
+        raise AssertionError("JSON read although a marshal copy is there")
+
+    monkeypatch.setattr(hibari.g2p, "json", SimpleNamespace(load=no_json))  # its reader's only
+    second = hibari.g2p.G2P()
+    assert second(G2P_SENTENCE) == first(G2P_SENTENCE) and first(G2P_SENTENCE)
+
+
+@pytest.mark.hibari
+def test_a_damaged_marshal_copy_is_made_again(model_cache: Path) -> None:
+    expected = heart_g2p()(G2P_SENTENCE)
+    assert len(list(model_cache.glob("*.marshal"))) == 4
+    for copy in model_cache.glob("*.marshal"):
+        copy.write_bytes(copy.read_bytes()[: len(copy.read_bytes()) // 2])
+    assert heart_g2p()(G2P_SENTENCE) == expected
+    for copy in model_cache.glob("*.marshal"):
+        assert isinstance(marshal.loads(copy.read_bytes()), dict)
+
+
+@pytest.mark.hibari
+def test_g2p_data_without_a_writable_cache_is_read_from_the_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("LISTEN_CACHE_DIR", str(tmp_path / "a-file" / "cache"))
+    assert heart_g2p()(G2P_SENTENCE)
