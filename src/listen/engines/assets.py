@@ -2,10 +2,11 @@
 
 hibari's G2P reads misaki's lexicons and its tagger, 3.4 MB of gzipped JSON, when it meets its
 first sentence: 0.37 s of every render's first take, and so of every edit's re-render. Python's
-marshal, with the garbage collector paused, reads the same dicts in 0.15-0.20 s. A copy is made on the first load into the user cache
-folder, beside the optimized models (`listen.engines.onnx`), named by the asset's digest and
-the marshal format (which changes between Python versions), and is never in the way: a damaged
-copy is made again, and an unwritable cache falls back to the JSON itself.
+marshal, with the garbage collector paused, reads the same dicts in 0.15-0.20 s. A copy is made
+on the first load into the user cache folder, beside the optimized models
+(`listen.engines.onnx`), named by the asset's digest and the marshal format (which changes
+between Python versions), and is never in the way: a damaged copy is made again, and an
+unwritable cache falls back to the JSON itself.
 """
 
 from __future__ import annotations
