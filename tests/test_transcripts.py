@@ -16,7 +16,7 @@ from lxml import etree
 from listen.mix import TimedChapter, TimedSentence
 from listen.publish import Manifest
 from listen.script import PageBlock
-from listen.transcripts import LINE_CHARS, cues, subrip, transcript_html
+from listen.transcripts import LINE_CHARS, cues, subrip, transcript_html, wrap
 from listen.transcripts import webvtt as make_vtt
 
 PODCAST = "{https://podcastindex.org/namespace/1.0}"
@@ -64,6 +64,20 @@ def test_long_sentences_are_split_by_clauses_into_two_line_cues() -> None:
     assert all(a[1] == b[0] for a, b in itertools.pairwise(times))
     subtitles = list(srt.parse(subrip(made)))
     assert [s.content for s in subtitles] == [c.text for c in captions]
+
+
+def test_balanced_lines_keep_every_word_whole() -> None:
+    """Two lines of a cue are balanced in length, but never by breaking a word in two."""
+    assert wrap("distinct negotiations", 20) == ["distinct", "negotiations"]
+    assert wrap("The council voted seven to two on Tuesday night.", 30) == [
+        "The council voted seven", "to two on Tuesday night."]  # fmt: skip
+    words = LONG.split()
+    for width in range(12, 60):
+        for start, end in itertools.combinations(range(0, len(words) + 1, 3), 2):
+            text = " ".join(words[start:end])
+            lines = wrap(text, width)
+            assert " ".join(lines).split() == text.split(), (text, width, lines)
+            assert all(len(line) <= width for line in lines), (text, width, lines)
 
 
 def test_a_heading_read_as_two_sentences_is_shown_once() -> None:

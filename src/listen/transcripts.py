@@ -102,8 +102,11 @@ def _balanced_lines(text: str, width: int) -> tuple[str, ...]:
     lines = textwrap.wrap(text, width, break_on_hyphens=False)
     if len(lines) == 2:
         for narrower in range(len(text) // 2, width):
-            balanced = textwrap.wrap(text, narrower, break_on_hyphens=False)
-            if len(balanced) == 2:
+            # Never a word broken to fill a line: at 11 textwrap makes "distinct negotiations"
+            # into "distinct ne" and "gotiations".
+            balanced = textwrap.wrap(text, narrower, break_on_hyphens=False,
+                                     break_long_words=False)  # fmt: skip
+            if len(balanced) == 2 and max(map(len, balanced)) <= width:
                 return tuple(balanced)
     return tuple(lines)
 
