@@ -4,17 +4,20 @@ gapless (real espeak-ng, real ffmpeg, decoded as a player decodes them)."""
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from helpers import CONFIG, SEED, decode_pcm, ebur128, ffprobe, id3_size
 
+import listen.mix
 from listen.cache import TakeCache
-from listen.config import load_config
-from listen.mix import part_ranges
+from listen.config import find_preset, load_config
+from listen.mix import mix, part_ranges
 from listen.mp3 import frame_samples, frames_from_index, parse_frames
 from listen.pipeline import RenderResult, render, script_page
+from listen.synthesize import TakeStream, unit_key, voice_rate
 
 RATE = 22050  # espeak-ng's
 FRAME = frame_samples(RATE)
@@ -79,6 +82,46 @@ def test_the_last_paragraph_is_a_part_of_its_own() -> None:
         first, end = ranges[-1]
         assert end - first == takes and end == len(script.voiced_units)
         assert len(ranges) > 1
+
+
+def test_cached_parts_are_read_while_a_take_is_still_being_made(
+    renders: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parts whose takes are all there go first: after an edit, the unchanged parts are
+    read from the cache while the edited sentence is still being spoken (they used to wait
+    for it, in order). The episode is the same."""
+    config = load_config(CONFIG)
+    cache: TakeCache = renders["cache"]
+    script = script_page(renders["page"], config, "espeak-en-us")
+    rate = voice_rate(find_preset(script.voice, config))
+    keys = [unit_key((find_preset(voice, config), rate, text))
+            for voice, text in script.voiced_units]  # fmt: skip
+    refs = [cache.lookup(key) for key in keys]
+    assert all(refs) and keys.count(keys[0]) == 1
+    stream = TakeStream(keys)
+    for ref in refs[1:]:
+        stream.put(ref)  # all but the first part's first take: "still being spoken"
+    parts = len(part_ranges(script, config.render.pauses, RATE, FRAME))
+    first_take_made: list[bool] = []  # at each cached part read
+    read_part = listen.mix._cached_part
+
+    def watched(cache: TakeCache, key: str):  # type: ignore[no-untyped-def]
+        first_take_made.append(stream.is_made(0))
+        if len(first_take_made) == parts - 1:
+            stream.put(refs[0])
+        return read_part(cache, key)
+
+    monkeypatch.setattr(listen.mix, "_cached_part", watched)
+    unblock = threading.Timer(30, stream.put, [refs[0]])  # (mixed in order, it would hang)
+    unblock.start()
+    try:
+        audio = mix(script, stream, cache, config.render, "mp3", tmp_path, jobs=1)
+    finally:
+        unblock.cancel()
+    assert first_take_made == [False] * (parts - 1) + [True]
+    assert audio.encoded == 0
+    tagged = renders["again"].audio_path.read_bytes()
+    assert audio.path.read_bytes() == tagged[id3_size(tagged) :]
 
 
 def test_parts_before_and_after_the_edit_are_the_same_audio(renders: dict) -> None:

@@ -517,7 +517,9 @@ def mix(
     edit touched. M4A is mixed as one part."""
     if not len(takes):
         raise ListenError("nothing to narrate")
-    rate = takes[0].sample_rate
+    # (Every take is made at the narrator's rate: any one made already tells it.)
+    first_made = next((i for i in range(len(takes)) if _all_made(takes, i, i + 1)), 0)
+    rate = takes[first_made].sample_rate
     voices = [voice for voice, _ in script.voiced_units]
     out = workdir / f"episode.{fmt}"
     if fmt != "mp3":
@@ -527,7 +529,7 @@ def mix(
     frame = frame_samples(rate)
     gaps = take_gaps_ms(script, render.pauses)
     ranges = part_ranges(script, render.pauses, rate, frame)
-    keys: list[str] = []
+    keys: dict[int, str] = {}  # per part
     # Per part: where the frames it keeps are in its cached file, and how many.
     pieces: dict[int, tuple[int, int, int]] = {}
     templates: dict[int, Frames] = {}
@@ -558,16 +560,21 @@ def mix(
 
     # Each part is mixed as soon as its takes are in (the later ones may still be being
     # spoken), and encoded beside the others, each in a thread of its own (`encode_stream`).
+    # Parts whose takes are all made go first: after an edit, the cached parts are read while
+    # the edited one's take is still being spoken. The rest follow in order.
+    made = [n for n, (first, end) in enumerate(ranges) if _all_made(takes, first, end)]
+    order = [*made, *sorted(set(range(len(ranges))) - set(made))]
     encoding = []
     with ThreadPoolExecutor(max(1, jobs or default_jobs())) as pool:
         try:
-            for number, (first, end) in enumerate(ranges):
+            for number in order:
+                first, end = ranges[number]
                 part_takes = [takes[index] for index in range(first, end)]
                 span = lay_out_part([t.samples for t in part_takes], gaps[first:end], rate,
                                     frame, last=number == len(ranges) - 1)  # fmt: skip
                 part_voices = voices[first:end]
                 key = part_key(part_takes, span, part_voices, script.voice, render, fmt)
-                keys.append(key)
+                keys[number] = key
                 if (frames := _cached_part(cache, key)) is not None:
                     place(number, span, frames)
                 else:
@@ -585,8 +592,8 @@ def mix(
     size = sum(end - start for start, end, _ in pieces.values())
     with out.open("wb") as file:
         file.write(info_frame(templates[0], count, size, timeline.total_samples, rate))
-        for number, key in enumerate(keys):
-            data = cache.lookup_part(key)
+        for number in range(len(ranges)):
+            data = cache.lookup_part(keys[number])
             if data is None:
                 raise ListenError("an encoded part left the take cache during the render")
             start, end, _ = pieces[number]
@@ -613,6 +620,13 @@ def part_key(takes: Sequence[TakeRef], span: Span, voices: Sequence[str], narrat
         "length": span.total_samples, "voices": voices, "narrator": narrator,
     }, sort_keys=True)  # fmt: skip
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _all_made(takes: Sequence[TakeRef], first: int, end: int) -> bool:
+    """Whether takes[first:end] are all there to read without waiting (a stream's are read as
+    they are made)."""
+    is_made = getattr(takes, "is_made", None)
+    return is_made is None or all(is_made(index) for index in range(first, end))
 
 
 def _usable_part(data: bytes) -> bool:

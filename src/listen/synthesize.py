@@ -337,6 +337,11 @@ class TakeStream:
                 self._changed.wait(1.0)
             return self._made[key]
 
+    def is_made(self, index: int) -> bool:
+        """Whether unit i's take is made (reading it will not wait)."""
+        with self._changed:
+            return self.keys[index] in self._made
+
     def view(self, offset: int, count: int) -> StreamView:
         """Units [offset, offset + count) of the stream (one page's), as a sequence."""
         return StreamView(self, offset, count)
@@ -382,6 +387,9 @@ class StreamView(Sequence[TakeRef]):
 
     def __len__(self) -> int:
         return self.count
+
+    def is_made(self, index: int) -> bool:
+        return self.stream.is_made(self.offset + index)
 
     def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
         if isinstance(index, slice):
