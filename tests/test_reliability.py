@@ -82,6 +82,24 @@ def test_killed_renders_never_leave_a_broken_episode(tmp_path: Path) -> None:
     assert_consistent(out)
 
 
+def test_an_unchanged_episode_clears_what_a_killed_render_left(tmp_path: Path) -> None:
+    """A render killed after an episode's manifest, while it wrote the embed page, leaves that
+    page's temp file; the next render finds the episode unchanged and publishes nothing new,
+    but still clears it (holding the episode's lock, it can only be a dead writer's)."""
+    out = tmp_path / "public"
+    env = {**os.environ, "LISTEN_CACHE_DIR": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "listen", "render", str(SEED), "--out", str(out),
+               "--config", str(CONFIG), "--voice", "espeak-en-us", "--quiet"]  # fmt: skip
+    subprocess.run(command, env=env, check=True)
+    [manifest] = [p for p in (out / "episodes").glob("*.json") if "." not in p.stem]
+    leftover = out / "episodes" / f".{manifest.stem}.html.x1y2.tmp"
+    leftover.write_text("<!doctype html><title>half")
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert not leftover.exists()
+    assert_consistent(out)
+
+
 def stop_while_busy(
     command: list[str], env: dict[str, str], how: signal.Signals, busy: Callable[[int], bool]
 ) -> tuple[subprocess.Popen, ProcessTree]:

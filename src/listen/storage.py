@@ -172,7 +172,13 @@ class FolderDestination:
         return str(folder / f"{manifest.slug}.json"), str(folder / manifest.audio)
 
     def publish_page(self, manifest: Manifest, show: ShowConfig) -> None:
-        write_embed_page(self.root, manifest, show)
+        with locked(self.state / EPISODES / f"{manifest.slug}.lock"):
+            # An unchanged episode is not published again, but a render killed while it
+            # wrote the embed page (after the manifest) left that page's temp file: the
+            # episode's leftovers are cleared here as `publish_episode` clears them.
+            remove_stale_temps(self.root / EPISODES, prefix=f".{manifest.slug}.",
+                               older_than_seconds=0)  # fmt: skip
+            write_embed_page(self.root, manifest, show)
 
     def publish_shared(self, show: ShowConfig) -> None:
         with locked(self.state / "assets.lock"):
