@@ -77,13 +77,15 @@ def share_machine_files(cache: Path) -> None:
 
 
 def first_load(voice: str, cache: Path) -> float:
-    """Load the voice's engine once in a fresh process (this makes a neural model's optimized
-    copy, once per machine); the seconds it took."""
+    """Load the voice's engine once in a fresh process and have it say a word (this makes a
+    neural model's optimized copy and hibari's G2P data copies, once per machine); the seconds
+    it took."""
     share_machine_files(cache)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import sys; from listen.config import SiteConfig; "
                     "from listen.engines import load_engine; from listen.voices import "
-                    "find_preset; load_engine(find_preset(sys.argv[1], SiteConfig()))", voice],
+                    "find_preset; load_engine(find_preset(sys.argv[1], SiteConfig()))"
+                    ".synthesize('Hello.')", voice],
                    env={**user_environment(), "LISTEN_CACHE_DIR": str(cache)},
                    check=True)  # fmt: skip
     return time.perf_counter() - start
@@ -296,8 +298,8 @@ def bench_voice(voice: str, page: Path, long_page: Path | None, work: Path) -> N
           f"{'CPU s':>9}")  # fmt: skip
     speed = cold.audio_seconds / baseline
     print(f"{'bare synthesis (1 core)':<28}{baseline:>10.2f}{speed:>14.1f}{speed:>10.1f}")
-    print(f"{'load the voice (first time)':<28}{loading:>10.2f}   (a fresh process; makes "
-          "a neural model's optimized copy, once per machine)")  # fmt: skip
+    print(f"{'load the voice (first time)':<28}{loading:>10.2f}   (a fresh process, one word; "
+          "makes the model copies, once per machine)")  # fmt: skip
     if escaped is not None:
         print(f"{'bare, onnxruntime defaults':<28}{escaped:>10.2f}"
               f"{cold.audio_seconds / escaped:>14.1f}   (taskset -c 0, but its threads use "
