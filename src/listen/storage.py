@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -157,11 +157,7 @@ class FolderDestination:
 
     def publish_episode(self, manifest: Manifest, audio: MixedAudio, show: ShowConfig,
                         art: Mapping[str, bytes] | None = None) -> tuple[str, str]:  # fmt: skip
-        episodes = self.root / EPISODES
-        with locked(self.state / EPISODES / f"{manifest.slug}.lock"):
-            # Holding the lock, no other render writes this episode: its temp files are a
-            # killed writer's leftovers.
-            remove_stale_temps(episodes, prefix=f".{manifest.slug}.", older_than_seconds=0)
+        with self._writing(manifest.slug):
             publish_episode(self.root, manifest, audio, show.title, art,
                             lambda name: episode_url(show, name))  # fmt: skip
             write_embed_page(self.root, manifest, show)
@@ -172,13 +168,18 @@ class FolderDestination:
         return str(folder / f"{manifest.slug}.json"), str(folder / manifest.audio)
 
     def publish_page(self, manifest: Manifest, show: ShowConfig) -> None:
-        with locked(self.state / EPISODES / f"{manifest.slug}.lock"):
-            # An unchanged episode is not published again, but a render killed while it
-            # wrote the embed page (after the manifest) left that page's temp file: the
-            # episode's leftovers are cleared here as `publish_episode` clears them.
-            remove_stale_temps(self.root / EPISODES, prefix=f".{manifest.slug}.",
-                               older_than_seconds=0)  # fmt: skip
+        # (An unchanged episode: a render killed while it wrote the embed page, after the
+        # manifest, left that page's temp file.)
+        with self._writing(manifest.slug):
             write_embed_page(self.root, manifest, show)
+
+    @contextlib.contextmanager
+    def _writing(self, slug: str) -> Iterator[None]:
+        """Hold the episode's lock, its killed writers' temp files cleared: holding it, no other
+        render writes this episode, so its temp files can only be leftovers."""
+        with locked(self.state / EPISODES / f"{slug}.lock"):
+            remove_stale_temps(self.root / EPISODES, prefix=f".{slug}.", older_than_seconds=0)
+            yield
 
     def publish_shared(self, show: ShowConfig) -> None:
         with locked(self.state / "assets.lock"):
