@@ -562,8 +562,7 @@ def mix(
     # spoken), and encoded beside the others, each in a thread of its own (`encode_stream`).
     # Parts whose takes are all made go first: after an edit, the cached parts are read while
     # the edited one's take is still being spoken. The rest follow in order.
-    made = [n for n, (first, end) in enumerate(ranges) if _all_made(takes, first, end)]
-    order = [*made, *sorted(set(range(len(ranges))) - set(made))]
+    order = sorted(range(len(ranges)), key=lambda n: not _all_made(takes, *ranges[n]))
     encoding = []
     with ThreadPoolExecutor(max(1, jobs or default_jobs())) as pool:
         try:
