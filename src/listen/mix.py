@@ -416,7 +416,11 @@ def encoder_args(fmt: str, render: RenderConfig) -> list[str]:
         return ["-c:a", "libmp3lame", "-b:a", render.mp3_bitrate,
                 "-compression_level", str(MP3_ALGORITHM_QUALITY), "-f", "mp3"]  # fmt: skip
     if fmt == "m4a":
-        return ["-c:a", "aac", "-b:a", render.aac_bitrate, "-movflags", "+faststart", "-f", "mp4"]
+        # Without perceptual noise substitution: with it, ffmpeg's encoder turned a few of
+        # espeak-ng's limited sibilants into clicks 3-7 dB above the input's true peak (at some
+        # gains and not others), and iPods play PNS as a squeak (miraclx/freyr-js#359).
+        return ["-c:a", "aac", "-b:a", render.aac_bitrate, "-aac_pns", "0",
+                "-movflags", "+faststart", "-f", "mp4"]  # fmt: skip
     raise ListenError(f"unknown audio format {fmt!r} (use mp3 or m4a)")
 
 
