@@ -63,8 +63,8 @@ LOUDNESS_TOLERANCE_LU = 0.2
 #: (-16.0 LUFS, peaks -2.3 to -2.8 dBFS) after its first encode, so decoding it again would
 #: only double the cost of a mix.
 MEASURED_FORMATS = frozenset({"m4a"})
-#: Encodes before giving up on the targets (MP3 almost always lands in one; AAC at 64 kbps
-#: overshoots its true peak unevenly and may need two or three).
+#: Encodes before giving up on the targets (MP3 almost always lands in one; how far AAC
+#: overshoots its true peak varies from one encode to the next).
 ENCODE_ATTEMPTS = 4
 #: How close the plan must come to the loudness it aims at.
 PLAN_TOLERANCE_LU = 0.05
@@ -419,7 +419,10 @@ def encoder_args(fmt: str, render: RenderConfig) -> list[str]:
         # Without perceptual noise substitution: with it, ffmpeg's encoder turned a few of
         # espeak-ng's limited sibilants into clicks 3-7 dB above the input's true peak (at some
         # gains and not others), and iPods play PNS as a squeak (miraclx/freyr-js#359).
-        return ["-c:a", "aac", "-b:a", render.aac_bitrate, "-aac_pns", "0",
+        # The "fast" coder rather than the default "twoloop": on the seed at 64 kbps mono it
+        # encodes 4-7x faster, its error is 3-10 dB further below the speech in every band up
+        # to 9 kHz (espeak-ng and joe), and it adds at most 1.4 dB to the true peak.
+        return ["-c:a", "aac", "-b:a", render.aac_bitrate, "-aac_pns", "0", "-aac_coder", "fast",
                 "-movflags", "+faststart", "-f", "mp4"]  # fmt: skip
     raise ListenError(f"unknown audio format {fmt!r} (use mp3 or m4a)")
 
