@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -161,3 +163,52 @@ def test_cache_command_shows_and_prunes(tmp_path: Path) -> None:
     assert "removed 2 takes" in cleared and ": 0 takes" in cleared
     bad = run_listen("cache", "--dir", tmp_path, "--prune", "lots", check=False)
     assert bad.returncode == 1 and bad.stderr.startswith("error: ")
+
+
+def test_the_usage_log_counts_what_the_pool_processes_store(
+    tmp_path: Path, counting: VoicePreset
+) -> None:
+    cache = TakeCache(tmp_path)
+    synthesize_all(["A first take.", "A second take."], counting, cache, jobs=1)
+    assert cache.estimated_bytes() is None  # no full scan yet
+    cache.prune()  # a full scan, under the limit: nothing removed, the total recorded
+    assert cache.estimated_bytes() == cache.stats().bytes
+    synthesize_all([f"Pooled take {i}." for i in range(8)], counting, cache, jobs=2)
+    assert cache.stats().takes == 10
+    assert cache.estimated_bytes() == cache.stats().bytes
+
+
+def test_a_render_scans_the_cache_only_when_it_may_be_over_its_limit(
+    tmp_path: Path, counting: VoicePreset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = TakeCache(tmp_path)
+    synthesize_all([f"Take {i} is here." for i in range(4)], counting, cache, jobs=1)
+    cache.prune()
+    size = cache.stats().bytes
+    scans = []
+    full_scan = cache._files
+    monkeypatch.setattr(cache, "_files", lambda: scans.append(1) or full_scan())
+    assert cache.prune_if_over(max_bytes=2 * size) == 0
+    assert scans == []  # the log says it fits: no file is looked at
+    synthesize_all([f"Take {i} is here." for i in range(4, 12)], counting, cache, jobs=1)
+    assert cache.prune_if_over(max_bytes=2 * size) > 0  # now over: scanned and pruned
+    assert scans == [1] and cache.stats().bytes <= 2 * size
+    # A day after the last full scan, the next render scans again, whatever the log says.
+    (tmp_path / "usage.log").write_text(f"scan {time.time() - 25 * 3600:.0f} 0\n")
+    cache.prune_if_over(max_bytes=2 * size)
+    assert len(scans) == 3  # (stats above is the second)
+
+
+def test_a_render_keeps_the_cache_within_its_configured_size(tmp_path: Path) -> None:
+    from helpers import CONFIG, SEED, run_listen
+
+    config = tmp_path / "listen.toml"
+    config.write_text(CONFIG.read_text(encoding="utf-8") + '\n[cache]\nmax_size = "2M"\n',
+                      encoding="utf-8")  # fmt: skip
+    shutil.copy(CONFIG.parent / "artwork.png", tmp_path)
+    env = {"LISTEN_CACHE_DIR": str(tmp_path / "cache")}
+    run_listen("render", SEED, "--out", tmp_path / "public", "--config", config,
+               "--voice", "espeak-en-us", env=env)  # fmt: skip
+    cache = TakeCache(tmp_path / "cache")
+    assert 0 < cache.stats().bytes <= 2 * 1024**2  # of about 12 MiB the render made
+    assert cache.estimated_bytes() == cache.stats().bytes

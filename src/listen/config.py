@@ -192,7 +192,8 @@ class SpeechConfig:
 class CacheConfig:
     #: Where takes are cached (default: $LISTEN_CACHE_DIR, else the user cache folder).
     dir: Path | None = None
-    #: Size limit; the least recently used takes are pruned after each render.
+    #: Size limit; after a render that takes the cache past it, the least recently used takes
+    #: are pruned.
     max_size: str = "2G"
 
 

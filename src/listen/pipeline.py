@@ -305,7 +305,7 @@ def render(
         destination.remember(_record(job, config, fmt))
     destination.publish_shared(config.show)
     if prune_cache:
-        cache.prune(parse_size(config.cache.max_size))
+        cache.prune_if_over(parse_size(config.cache.max_size))
     if feed:
         destination.rebuild_feed(config.show, config.feed)
     return results

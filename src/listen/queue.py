@@ -374,7 +374,7 @@ def finish_batch(self: Any, batch: str) -> dict[str, Any]:
         if record.get("feed") == "1":
             destination = open_destination(record["out"], config.state.dir)
             feed = destination.rebuild_feed(config.show, config.feed)
-        pruned = TakeCache(config.cache.dir).prune(parse_size(config.cache.max_size))
+        pruned = TakeCache(config.cache.dir).prune_if_over(parse_size(config.cache.max_size))
     except (ListenError, OSError) as exc:
         failure = JobFailed(f"batch {batch}: {_reason(exc)}")
     if "api_job" in record:
