@@ -253,9 +253,9 @@ class TakeCache:
             total -= size
         for folder in self.directory.glob("??"):  # temp files left by a killed writer
             remove_stale_temps(folder, older_than_seconds=STALE_TEMP_SECONDS)
-        with contextlib.suppress(OSError):
-            self.directory.mkdir(parents=True, exist_ok=True)
-            write_bytes(self.directory / USAGE_LOG, b"scan %.0f %d\n" % (time.time(), total))
+        if self.directory.is_dir():  # (pruning a cache that was never made does not make one)
+            with contextlib.suppress(OSError):
+                write_bytes(self.directory / USAGE_LOG, b"scan %.0f %d\n" % (time.time(), total))
         return removed
 
 
