@@ -15,6 +15,7 @@ For each voice, on the same article text:
     .venv/bin/python bench/render.py                      # every voice, the seed article
     .venv/bin/python bench/render.py --voices espeak-en-us --scale 10
     .venv/bin/python bench/render.py --voices espeak-en-us --words 18000   # a 2-hour article
+    .venv/bin/python bench/render.py --voices espeak-en-us --format m4a    # M4A episodes
 """
 
 from __future__ import annotations
@@ -91,12 +92,13 @@ def first_load(voice: str, cache: Path) -> float:
     return time.perf_counter() - start
 
 
-def render(page: Path, out: Path, voice: str, cache: Path) -> Run:
+def render(page: Path, out: Path, voice: str, cache: Path, fmt: str = "mp3") -> Run:
     """One `listen render`, timed, with the process tree's summed RSS sampled."""
     env = {**user_environment(), "LISTEN_CACHE_DIR": str(cache)}
     share_machine_files(cache)
     command = [sys.executable, "-m", "listen", "render", str(page), "--out", str(out),
-               "--config", str(CONFIG), "--voice", voice, "--quiet", "--no-feed"]  # fmt: skip
+               "--config", str(CONFIG), "--voice", voice, "--format", fmt, "--quiet",
+               "--no-feed"]  # fmt: skip
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
@@ -283,17 +285,18 @@ def edit_one_paragraph(page: Path, target: Path) -> Path:
     return target
 
 
-def bench_voice(voice: str, page: Path, long_page: Path | None, work: Path) -> None:
+def bench_voice(voice: str, page: Path, long_page: Path | None, work: Path,
+                fmt: str = "mp3") -> None:  # fmt: skip
     cache = work / f"cache-{voice}"
     baseline = bare(page, voice)
     escaped = bare(page, voice, one_thread=False) if voice_engine(voice) == "piper" else None
     loading = first_load(voice, work / f"first-load-{voice}")
-    cold = render(page, work / f"out-{voice}", voice, cache)
+    cold = render(page, work / f"out-{voice}", voice, cache, fmt)
     edited = render(edit_one_paragraph(page, work / "edited.html"), work / f"out-{voice}",
-                    voice, cache)  # fmt: skip
-    warm = render(work / "edited.html", work / f"out-{voice}", voice, cache)
+                    voice, cache, fmt)  # fmt: skip
+    warm = render(work / "edited.html", work / f"out-{voice}", voice, cache, fmt)
     cores = len(os.sched_getaffinity(0))
-    print(f"\n## {voice}: {page.name}, {cold.audio_seconds:.0f} s of audio")
+    print(f"\n## {voice}: {page.name}, {cold.audio_seconds:.0f} s of audio ({fmt})")
     print(f"{'run':<28}{'seconds':>10}{'x real time':>14}{'per core':>10}{'peak RSS MB':>14}"
           f"{'CPU s':>9}")  # fmt: skip
     speed = cold.audio_seconds / baseline
@@ -315,7 +318,7 @@ def bench_voice(voice: str, page: Path, long_page: Path | None, work: Path) -> N
           "target < 2 s)")  # fmt: skip
     if long_page is not None:
         long_cache = work / f"cache-long-{voice}"
-        long = render(long_page, work / f"long-{voice}", voice, long_cache)
+        long = render(long_page, work / f"long-{voice}", voice, long_cache, fmt)
         print(
             f"longer article: {long.audio_seconds / 60:.0f} min of audio in {long.seconds:.1f} s"
             f" ({long.audio_seconds / long.seconds:.0f}x real time, CPU {long.cpu_seconds:.1f} s)"
@@ -323,7 +326,7 @@ def bench_voice(voice: str, page: Path, long_page: Path | None, work: Path) -> N
             f"{cold.peak_rss_mb:.0f} MB)"
         )
         long_edit = render(edit_one_paragraph(long_page, work / "long-edited.html"),
-                           work / f"long-{voice}", voice, long_cache)  # fmt: skip
+                           work / f"long-{voice}", voice, long_cache, fmt)  # fmt: skip
         print(f"longer article, edit re-render: {long_edit.seconds:.2f} s, edit / cold = "
               f"{long_edit.seconds / long.seconds:.3f} (target <= 0.02; CPU time "
               f"{long_edit.cpu_seconds / long.cpu_seconds:.3f})")  # fmt: skip
@@ -338,6 +341,8 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=10, help="longer article: sections x N")
     parser.add_argument("--words", type=int, help="longer article: a synthetic one of N words")
     parser.add_argument("--no-long", action="store_true", help="skip the longer article")
+    parser.add_argument("--format", choices=("mp3", "m4a"), default="mp3",
+                        help="the episodes' audio format (the renders', not the baseline's)")
     parser.add_argument("--bare", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
@@ -355,7 +360,7 @@ def main() -> None:
         print(f"cores: {len(os.sched_getaffinity(0))}")
         compile_listen()
         for voice in args.voices.split(","):
-            bench_voice(voice, args.page, long_page, work)
+            bench_voice(voice, args.page, long_page, work, args.format)
 
 
 if __name__ == "__main__":

@@ -105,11 +105,11 @@ def test_cached_parts_are_read_while_a_take_is_still_being_made(
     first_take_made: list[bool] = []  # at each cached part read
     read_part = listen.mix._cached_part
 
-    def watched(cache: TakeCache, key: str):  # type: ignore[no-untyped-def]
+    def watched(cache: TakeCache, key: str, part_stream):  # type: ignore[no-untyped-def]
         first_take_made.append(stream.is_made(0))
         if len(first_take_made) == parts - 1:
             stream.put(refs[0])
-        return read_part(cache, key)
+        return read_part(cache, key, part_stream)
 
     monkeypatch.setattr(listen.mix, "_cached_part", watched)
     unblock = threading.Timer(30, stream.put, [refs[0]])  # (mixed in order, it would hang)

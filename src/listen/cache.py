@@ -5,7 +5,8 @@ loudness summary beside it (`<key>.loudness`, see `listen.loudness`). The key is
 SHA-256 of the voice's identity (engine, model and its digest, engine version, settings) and
 the exact text the engine is given (so lexicon respellings and phonemes are part of it): an
 edit re-synthesizes exactly the sentences whose key changed. Encoded MP3 parts of episodes
-(`listen.mix`) are kept the same way, as `<key>.mp3` with their frame index (`<key>.frames`).
+(`listen.mix`) are kept the same way, as `<key>.mp3` (MP3) or `<key>.aac` (ADTS, for M4A) with
+their frame index (`<key>.frames`).
 Reads refresh a file's mtime, and pruning removes the least recently used files above a size
 limit. Every store appends what it added to `usage.log`, so that a render can tell whether the
 cache may be over its limit without a stat of every file (`prune_if_over`).
@@ -38,7 +39,9 @@ WAV_HEADER_BYTES = 44
 #: A temporary file this old belongs to a writer that died (a live one renames within seconds).
 STALE_TEMP_SECONDS = 3600
 #: What is stored beside each take and each encoded part, and goes when it goes.
-SIDECARS = {".wav": ".loudness", ".mp3": ".frames"}
+SIDECARS = {".wav": ".loudness", ".mp3": ".frames", ".aac": ".frames"}
+#: The file suffix of an encoded part, by its stream's format (`listen.mix`).
+PART_SUFFIXES = {"mp3": ".mp3", "adts": ".aac"}
 #: The cache's size as of its last full scan ("scan <time> <bytes>"), then a line per store
 #: with the bytes it added. Small appends are atomic between processes, so concurrent renders
 #: and pool processes all count.
@@ -148,12 +151,12 @@ class TakeCache:
                 write_bytes(self.summary_path(ref.key), summary.to_bytes())
         return summary
 
-    def part_path(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.mp3"
+    def part_path(self, key: str, stream: str = "mp3") -> Path:
+        return self.directory / key[:2] / f"{key}{PART_SUFFIXES[stream]}"
 
-    def lookup_part(self, key: str) -> bytes | None:
-        """An encoded part of an episode (`listen.mix`), if cached."""
-        path = self.part_path(key)
+    def lookup_part(self, key: str, stream: str = "mp3") -> bytes | None:
+        """An encoded part of an episode (`listen.mix`) in `stream` format, if cached."""
+        path = self.part_path(key, stream)
         try:
             data = path.read_bytes()
         except OSError:
@@ -162,33 +165,36 @@ class TakeCache:
             os.utime(path)
         return data
 
-    def part_index_path(self, key: str) -> Path:
-        return self.part_path(key).with_suffix(SIDECARS[".mp3"])
+    def part_index_path(self, key: str, stream: str = "mp3") -> Path:
+        path = self.part_path(key, stream)
+        return path.with_suffix(SIDECARS[path.suffix])
 
-    def lookup_part_index(self, key: str) -> bytes | None:
+    def lookup_part_index(self, key: str, stream: str = "mp3") -> bytes | None:
         """The frame index stored beside an encoded part (`listen.mp3.frame_index`), if any."""
         try:
-            return self.part_index_path(key).read_bytes()
+            return self.part_index_path(key, stream).read_bytes()
         except OSError:
             return None
 
-    def store_part_index(self, key: str, index: bytes) -> None:
+    def store_part_index(self, key: str, index: bytes, stream: str = "mp3") -> None:
         """Store a part's frame index (best effort: without one, the part is parsed again)."""
         with contextlib.suppress(OSError):
-            write_bytes(self.part_index_path(key), index)
+            write_bytes(self.part_index_path(key, stream), index)
             self._record_growth(len(index))
 
-    def store_part(self, key: str, data: bytes, usable: Callable[[bytes], bool]) -> bytes:
+    def store_part(self, key: str, data: bytes, usable: Callable[[bytes], bool],
+                   stream: str = "mp3") -> bytes:  # fmt: skip
         """Store an encoded part; return the part as the cache now holds it: `data`, or the
         one another process stored first, if `usable` (a part, once stored, is never replaced
         while anyone may be reading it)."""
-        if create_once(self.part_path(key), data):
+        path = self.part_path(key, stream)
+        if create_once(path, data):
             self._record_growth(len(data))
             return data
-        existing = self.lookup_part(key)
+        existing = self.lookup_part(key, stream)
         if existing is not None and usable(existing):
             return existing
-        write_bytes(self.part_path(key), data)
+        write_bytes(path, data)
         self._record_growth(len(data))
         return data
 
@@ -225,7 +231,9 @@ class TakeCache:
     def _files(self) -> list[tuple[float, int, Path]]:
         """(last use, bytes with its sidecar, path) for every take and encoded part."""
         files = []
-        for path in [*self.directory.glob("??/*.wav"), *self.directory.glob("??/*.mp3")]:
+        for path in [*self.directory.glob("??/*.wav"),
+                     *(path for suffix in PART_SUFFIXES.values()
+                       for path in self.directory.glob(f"??/*{suffix}"))]:  # fmt: skip
             with contextlib.suppress(OSError):
                 stat = path.stat()
                 sidecar = path.with_suffix(SIDECARS[path.suffix])

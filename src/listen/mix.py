@@ -6,11 +6,13 @@ paragraphs and chapters, counted in samples. The loudness plan (`listen.loudness
 gain and a true-peak limiter curve for the whole episode from the summaries, and the takes are
 then streamed, one at a time, through that gain into the encoder: libmp3lame in this process
 for MP3 (`listen.lame`; ffmpeg where it is missing), ffmpeg for AAC/M4A. The episode is never
-held in memory, and no intermediate WAV is written.
+held in memory, and no intermediate WAV is written. Both formats are encoded in parts, joined
+at frame boundaries (`listen.mp3`, `listen.adts`), so that an edit encodes only what it changed.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -18,7 +20,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cache
@@ -26,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from listen import lame
-from listen.cache import TakeCache, TakeRef
+from listen import adts, lame
+from listen.cache import PART_SUFFIXES, TakeCache, TakeRef
 from listen.config import Pauses, RenderConfig
 from listen.errors import ListenError
 from listen.lifeline import child_command
@@ -131,6 +133,24 @@ class Span:
 
 
 @dataclass(frozen=True)
+class PartStream:
+    """How a format's parts are encoded and joined: the stream a part is written as (`mp3`,
+    or `adts` for an M4A's AAC), its samples per frame, the samples its encoder and decoder
+    delay the audio by (which a cut's pause must cover), and how its frames are found."""
+
+    name: str
+    frame: int
+    lead: int
+    parse: Callable[[bytes], Frames]
+
+
+def part_stream(fmt: str, rate: int) -> PartStream:
+    if fmt == "mp3":
+        return PartStream("mp3", frame_samples(rate), ENCODER_DELAY + DECODER_DELAY, parse_frames)
+    return PartStream("adts", adts.FRAME, adts.ENCODER_DELAY, adts.parse_adts)
+
+
+@dataclass(frozen=True)
 class MixedAudio:
     path: Path
     format: str
@@ -156,7 +176,7 @@ def _pause_ms(script: Script, chapter: int, number: int, pauses: Pauses) -> int:
 
 def plan_timeline(
     script: Script, take_lengths: Sequence[int], sample_rate: int, pauses: Pauses,
-    frame: int | None = None,
+    frame: int | None = None, lead: int = ENCODER_DELAY + DECODER_DELAY,
 ) -> Timeline:  # fmt: skip
     """Where every sentence and chapter lies, from the takes' sample counts (a take per
     synthesis unit; a long sentence has several). Each take starts on a loudness-summary group
@@ -165,10 +185,10 @@ def plan_timeline(
     With a `frame` (samples per encoded frame), the episode is cut into parts that can be
     encoded on their own (`part_ranges`): each part is laid out from its own start
     (`lay_out_part`), and its length rounded up to whole frames (its closing pause grows by
-    under one frame), so a part is the same audio wherever it lands in the episode. Without,
-    the episode is one part."""
+    under one frame), so a part is the same audio wherever it lands in the episode (`lead`:
+    the encoder's delay, `part_ends`). Without, the episode is one part."""
     gaps = take_gaps_ms(script, pauses)
-    ranges = part_ranges(script, pauses, sample_rate, frame) if frame else [(0, len(gaps))]
+    ranges = part_ranges(script, pauses, sample_rate, frame, lead) if frame else [(0, len(gaps))]
     starts: list[int] = []
     parts: list[Part] = []
     base = 0  # where the current part starts in the episode
@@ -226,10 +246,11 @@ def lay_out_part(lengths: Sequence[int], gaps_ms: Sequence[int], rate: int, fram
     return Span(tuple(starts), position)
 
 
-def part_ranges(script: Script, pauses: Pauses, rate: int, frame: int) -> list[tuple[int, int]]:
+def part_ranges(script: Script, pauses: Pauses, rate: int, frame: int,
+                lead: int = ENCODER_DELAY + DECODER_DELAY) -> list[tuple[int, int]]:  # fmt: skip
     """The takes [first, end) of each part the episode is cut in (`part_ends`): known from the
     script alone, so that a part can be mixed as soon as its own takes are made."""
-    cuts = part_ends(script, pauses, rate, frame)
+    cuts = part_ends(script, pauses, rate, frame, lead)
     ranges: list[tuple[int, int]] = []
     first = take = 0
     number = -1
@@ -252,14 +273,16 @@ PARAGRAPHS_PER_PART = 4
 CUT_SILENCE_FRAMES = 2
 
 
-def part_ends(script: Script, pauses: Pauses, rate: int, frame: int) -> set[int]:
+def part_ends(script: Script, pauses: Pauses, rate: int, frame: int,
+              lead: int = ENCODER_DELAY + DECODER_DELAY) -> set[int]:  # fmt: skip
     """The sentences (numbered through the episode) after which a part ends: every chapter's
     last, a paragraph's last where its text says so (content-defined, so parts stay the same
     when another part changes), and the last but one paragraph's, wherever the pause after it
     is long enough to cut in. The episode's last paragraph is a part of its own because its
     encoding is the one that waits for the last take: a render's tail is then one
-    paragraph's encoding, not a few paragraphs'."""
-    needed = ENCODER_DELAY + DECODER_DELAY + CUT_SILENCE_FRAMES * frame
+    paragraph's encoding, not a few paragraphs'. `lead`: the samples the encoder and decoder
+    delay the audio by."""
+    needed = lead + CUT_SILENCE_FRAMES * frame
     cuts: set[int] = set()
     last_paragraph_end: int | None = None
     number = -1
@@ -411,10 +434,12 @@ def run_ffmpeg(args: Sequence[str]) -> str:
     return done.stderr
 
 
-def encoder_args(fmt: str, render: RenderConfig) -> list[str]:
+def encoder_args(fmt: str, render: RenderConfig, part: bool = False) -> list[str]:
+    """ffmpeg's output options for `fmt`: a whole file, or a `part` to be joined (`mix`)."""
     if fmt == "mp3":
         return ["-c:a", "libmp3lame", "-b:a", render.mp3_bitrate,
-                "-compression_level", str(MP3_ALGORITHM_QUALITY), "-f", "mp3"]  # fmt: skip
+                "-compression_level", str(MP3_ALGORITHM_QUALITY), "-f", "mp3",
+                *(PART_ARGS if part else ())]  # fmt: skip
     if fmt == "m4a":
         # Without perceptual noise substitution: with it, ffmpeg's encoder turned a few of
         # espeak-ng's limited sibilants into clicks 3-7 dB above the input's true peak (at some
@@ -422,8 +447,9 @@ def encoder_args(fmt: str, render: RenderConfig) -> list[str]:
         # The "fast" coder rather than the default "twoloop": on the seed at 64 kbps mono it
         # encodes 4-7x faster, its error is 3-10 dB further below the speech in every band up
         # to 9 kHz (espeak-ng and joe), and it adds at most 1.4 dB to the true peak.
+        container = adts.PART_ARGS if part else ("-movflags", "+faststart", "-f", "mp4")
         return ["-c:a", "aac", "-b:a", render.aac_bitrate, "-aac_pns", "0", "-aac_coder", "fast",
-                "-movflags", "+faststart", "-f", "mp4"]  # fmt: skip
+                *container]  # fmt: skip
     raise ListenError(f"unknown audio format {fmt!r} (use mp3 or m4a)")
 
 
@@ -439,16 +465,16 @@ def encoder_identity(fmt: str, render: RenderConfig) -> list[str | int]:
     """What encodes `fmt`, with its settings (part of a part's cache key)."""
     if (kbps := lame_kbps(fmt, render)) is not None:
         return ["libmp3lame", lame.version(), kbps, MP3_ALGORITHM_QUALITY]
-    return [*encoder_args(fmt, render), *PART_ARGS]
+    return encoder_args(fmt, render, part=True)
 
 
 def encode_stream(stream: Iterator[bytes], rate: int, out: Path, fmt: str,
-                  render: RenderConfig, extra: Sequence[str] = ()) -> None:  # fmt: skip
-    """Encode float32 sample bytes into `out` as `fmt` (`extra`: ffmpeg's muxer options)."""
+                  render: RenderConfig, part: bool = False) -> None:  # fmt: skip
+    """Encode float32 sample bytes into `out` as `fmt`, a whole file or a `part`."""
     if (kbps := lame_kbps(fmt, render)) is not None:
         lame.encode_file(stream, rate, out, kbps, MP3_ALGORITHM_QUALITY)
     else:
-        pipe_to_ffmpeg(stream, rate, out, [*encoder_args(fmt, render), *extra])
+        pipe_to_ffmpeg(stream, rate, out, encoder_args(fmt, render, part))
 
 
 def pipe_to_ffmpeg(stream: Iterator[bytes], rate: int, out: Path, args: Sequence[str]) -> None:
@@ -518,10 +544,11 @@ def mix(
     per core); return the audio and its timeline. `takes` may be a `TakeStream`'s: each part
     is mixed as soon as its own takes are made.
 
-    MP3 is mixed in parts (chapters, runs of paragraphs: `plan_timeline`), each normalized and
-    encoded on its own and cached by everything it is made of, then joined at frame boundaries
-    into one gapless file (`listen.mp3`): a re-render after an edit encodes only the parts the
-    edit touched. M4A is mixed as one part."""
+    The episode is mixed in parts (chapters, runs of paragraphs: `plan_timeline`), each
+    normalized and encoded on its own and cached by everything it is made of, then joined at
+    frame boundaries into one gapless file (MP3: `listen.mp3`; M4A: AAC parts as ADTS, put in
+    the MP4 container as they are, `listen.adts`): a re-render after an edit encodes only the
+    parts the edit touched."""
     if not len(takes):
         raise ListenError("nothing to narrate")
     # (Every take is made at the narrator's rate: any one made already tells it.)
@@ -529,13 +556,10 @@ def mix(
     rate = takes[first_made].sample_rate
     voices = [voice for voice, _ in script.voiced_units]
     out = workdir / f"episode.{fmt}"
-    if fmt != "mp3":
-        timeline = plan_timeline(script, [t.samples for t in takes], rate, render.pauses)
-        encode_normalized(list(takes), timeline, voices, script.voice, cache, render, fmt, out)
-        return MixedAudio(path=out, format=fmt, timeline=timeline)
-    frame = frame_samples(rate)
+    stream = part_stream(fmt, rate)
+    frame = stream.frame
     gaps = take_gaps_ms(script, render.pauses)
-    ranges = part_ranges(script, render.pauses, rate, frame)
+    ranges = part_ranges(script, render.pauses, rate, frame, stream.lead)
     keys: dict[int, str] = {}  # per part
     # Per part: where the frames it keeps are in its cached file, and how many.
     pieces: dict[int, tuple[int, int, int]] = {}
@@ -553,16 +577,16 @@ def mix(
 
     def encode(number: int, key: str, span: Span, part_takes: list[TakeRef],
                part_voices: list[str]) -> None:  # fmt: skip
-        path = workdir / f"part-{number}.mp3"
+        path = workdir / f"part-{number}{PART_SUFFIXES[stream.name]}"
         encode_normalized(part_takes, span, part_voices, script.voice, cache, render, fmt, path,
-                          PART_ARGS)  # fmt: skip
+                          part=True)  # fmt: skip
         data = path.read_bytes()
         path.unlink()
-        frames = parse_frames(data)  # (a damaged encode fails here, before it is cached)
-        stored = cache.store_part(key, data, _usable_part)
+        frames = stream.parse(data)  # (a damaged encode fails here, before it is cached)
+        stored = cache.store_part(key, data, functools.partial(_parses, stream), stream.name)
         if stored is not data:  # another process stored this part first: its bytes are used
-            frames = parse_frames(stored)
-        cache.store_part_index(key, frame_index(frames))
+            frames = stream.parse(stored)
+        cache.store_part_index(key, frame_index(frames), stream.name)
         place(number, span, frames)
 
     # Each part is mixed as soon as its takes are in (the later ones may still be being
@@ -581,7 +605,7 @@ def mix(
                 part_voices = voices[first:end]
                 key = part_key(part_takes, span, part_voices, script.voice, render, fmt)
                 keys[number] = key
-                if (frames := _cached_part(cache, key)) is not None:
+                if (frames := _cached_part(cache, key, stream)) is not None:
                     place(number, span, frames)
                 else:
                     encoding.append(pool.submit(encode, number, key, span, part_takes,
@@ -592,18 +616,24 @@ def mix(
             for job in encoding:
                 job.cancel()
             raise
-    timeline = plan_timeline(script, [t.samples for t in takes], rate, render.pauses, frame)
+    timeline = plan_timeline(script, [t.samples for t in takes], rate, render.pauses, frame,
+                             stream.lead)  # fmt: skip
     # Joined one part at a time, so that the episode is never held in memory.
-    count = sum(kept for _, _, kept in pieces.values())
-    size = sum(end - start for start, end, _ in pieces.values())
-    with out.open("wb") as file:
-        file.write(info_frame(templates[0], count, size, timeline.total_samples, rate))
+    joined = out if fmt == "mp3" else workdir / f"episode{PART_SUFFIXES[stream.name]}"
+    with joined.open("wb") as file:
+        if fmt == "mp3":
+            count = sum(kept for _, _, kept in pieces.values())
+            size = sum(end - start for start, end, _ in pieces.values())
+            file.write(info_frame(templates[0], count, size, timeline.total_samples, rate))
         for number in range(len(ranges)):
-            data = cache.lookup_part(keys[number])
+            data = cache.lookup_part(keys[number], stream.name)
             if data is None:
                 raise ListenError("an encoded part left the take cache during the render")
             start, end, _ = pieces[number]
             file.write(data[start:end])
+    if joined != out:
+        run_ffmpeg(adts.mux_command(joined, rate, out))
+        joined.unlink()
     return MixedAudio(path=out, format=fmt, timeline=timeline, encoded=len(encoding))
 
 
@@ -635,36 +665,36 @@ def _all_made(takes: Sequence[TakeRef], first: int, end: int) -> bool:
     return is_made is None or all(is_made(index) for index in range(first, end))
 
 
-def _usable_part(data: bytes) -> bool:
+def _parses(stream: PartStream, data: bytes) -> bool:
     try:
-        parse_frames(data)
+        stream.parse(data)
     except ListenError:
         return False
     return True
 
 
-def _cached_part(cache: TakeCache, key: str) -> Frames | None:
+def _cached_part(cache: TakeCache, key: str, stream: PartStream) -> Frames | None:
     """A cached part's frames, from its stored frame index when that was made from these very
     bytes, else parsed (and the index stored); None if the part is missing or damaged."""
-    data = cache.lookup_part(key)
+    data = cache.lookup_part(key, stream.name)
     if data is None:
         return None
-    index = cache.lookup_part_index(key)
+    index = cache.lookup_part_index(key, stream.name)
     if index is not None and (frames := frames_from_index(data, index)) is not None:
         return frames
     try:
-        frames = parse_frames(data)
+        frames = stream.parse(data)
     except ListenError:  # damaged: encode it again
         return None
-    cache.store_part_index(key, frame_index(frames))
+    cache.store_part_index(key, frame_index(frames), stream.name)
     return frames
 
 
 def encode_normalized(
     takes: Sequence[TakeRef], span: Timeline | Span, voices: Sequence[str], narrator: str,
-    cache: TakeCache, render: RenderConfig, fmt: str, out: Path, extra: Sequence[str] = (),
+    cache: TakeCache, render: RenderConfig, fmt: str, out: Path, part: bool = False,
 ) -> None:  # fmt: skip
-    """Normalize and encode takes laid out as `span` into `out`.
+    """Normalize and encode takes laid out as `span` into `out` (a whole file, or a `part`).
 
     The plan aims past what the encoder is known to do (ENCODER_LOUDNESS_SHIFT_LU). LAME
     does that so evenly that the plan is the measurement (MEASURED_FORMATS); an AAC file is
@@ -679,7 +709,7 @@ def encode_normalized(
     for attempt in range(ENCODE_ATTEMPTS):
         gains = plan_gains(summary, target, 10 ** (ceiling_db / 20))
         stream = normalized_stream(takes, span, cache, gains, summary.group, take_gains)
-        encode_stream(stream, rate, out, fmt, render, extra)
+        encode_stream(stream, rate, out, fmt, render, part)
         if fmt not in MEASURED_FORMATS:
             return
         # AAC's overshoot between samples is larger than MP3's: measure its true peak.
