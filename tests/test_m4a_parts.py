@@ -5,13 +5,18 @@ real ffmpeg, decoded as a player decodes them)."""
 from __future__ import annotations
 
 import itertools
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import CONFIG, SEED, decode_pcm, ebur128, ffprobe
-from test_parts import edited, onset_ms
+from helpers import CONFIG, ebur128, ffprobe
+from test_parts import (
+    assert_chapters_where_planned,
+    assert_edit_left_the_other_chapters_alone,
+    cold_edit_again,
+    onset_ms,
+    rendered_episode,
+)
 
 from listen.adts import FRAME, parse_adts
 from listen.cache import TakeCache
@@ -33,17 +38,7 @@ def render_m4a(page: Path, out: Path, cache: TakeCache) -> RenderResult:
 @pytest.fixture(scope="module")
 def renders(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The seed as M4A, cold, then after a one-word edit, then again elsewhere."""
-    folder = tmp_path_factory.mktemp("m4a-parts")
-    cache = TakeCache(folder / "cache")
-    page = folder / "page.html"
-    shutil.copy(SEED, page)
-    cold = render_m4a(page, folder / "cold", cache)
-    cold_audio = folder / "cold.m4a"
-    shutil.copy(cold.audio_path, cold_audio)  # the edit's render replaces it
-    edit = render_m4a(edited(SEED, page), folder / "cold", cache)
-    again = render_m4a(page, folder / "again", cache)
-    return {"cold": cold, "cold_audio": cold_audio, "edit": edit, "again": again,
-            "cache": cache, "page": page, "folder": folder}  # fmt: skip
+    return cold_edit_again(tmp_path_factory.mktemp("m4a-parts"), render_m4a)
 
 
 def test_an_m4a_edit_encodes_only_the_part_it_changed(renders: dict) -> None:
@@ -58,10 +53,7 @@ def test_an_m4a_edit_encodes_only_the_part_it_changed(renders: dict) -> None:
 
 @pytest.mark.parametrize("which", ["cold", "edit"])
 def test_joined_aac_parts_are_gapless_with_exact_chapters(renders: dict, which: str) -> None:
-    result = renders[which]
-    manifest = result.manifest
-    audio = renders["cold_audio"] if which == "cold" else result.audio_path
-    decoded = decode_pcm(audio)
+    manifest, audio, decoded = rendered_episode(renders, which)
     # The first part's priming is skipped (the MP4's edit list), no later part adds any: the
     # decoded episode is the sum of its parts, within the last frame's padding.
     planned = manifest.duration_ms * RATE / 1000
@@ -69,12 +61,7 @@ def test_joined_aac_parts_are_gapless_with_exact_chapters(renders: dict, which: 
     streams = ffprobe(audio, "-show_streams")["streams"]
     (sound,) = [stream for stream in streams if stream["codec_type"] == "audio"]
     assert sound["codec_name"] == "aac" and float(sound["start_time"]) == 0
-    chapters = ffprobe(audio, "-show_chapters")["chapters"]
-    assert [c["tags"]["title"] for c in chapters] == [c.title for c in manifest.chapters]
-    for listed, planned_chapter in zip(chapters, manifest.chapters, strict=True):
-        assert abs(float(listed["start_time"]) * 1000 - planned_chapter.start_ms) <= 50
-        assert abs(onset_ms(decoded, max(planned_chapter.start_ms - 50, 0))
-                   - planned_chapter.start_ms) <= 50  # fmt: skip
+    assert_chapters_where_planned(audio, decoded, manifest)
     # Every pause is silent, the joins' among them (the frames before a join and after it
     # came from two encodes: a mismatch would sound there), up to the last 50 ms, where the
     # next sentence's first frame spreads its coding noise, and every sentence starts on time.
@@ -92,18 +79,8 @@ def test_joined_aac_parts_are_gapless_with_exact_chapters(renders: dict, which: 
 
 
 def test_aac_parts_before_and_after_the_edit_are_the_same_audio(renders: dict) -> None:
-    before = decode_pcm(renders["cold_audio"])
-    after = decode_pcm(renders["edit"].audio_path)
-    chapters_before = renders["cold"].manifest.chapters
-    chapters_after = renders["edit"].manifest.chapters
-    head = round(chapters_before[0].end_ms * RATE / 1000) - 2 * FRAME
-    assert np.array_equal(before[:head], after[:head])
-    # The last chapter too, counted back from the end (the last part, its padding included,
-    # is the same), past its first frames, which overlap the frames before the join.
-    last = chapters_before[-1]
-    tail = round((last.end_ms - last.start_ms) * RATE / 1000) - 2 * FRAME
-    assert np.array_equal(before[-tail:], after[-tail:])
-    assert chapters_after[1].end_ms > chapters_before[1].end_ms
+    # (Counted back from the end, the last part's padding included: it is the same part.)
+    assert_edit_left_the_other_chapters_alone(renders, FRAME)
 
 
 def test_cached_aac_parts_have_frame_indexes_and_damaged_ones_are_encoded_again(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from listen.config import find_preset, load_config
 from listen.mix import mix, part_ranges
 from listen.mp3 import frame_samples, frames_from_index, parse_frames
 from listen.pipeline import RenderResult, render, script_page
+from listen.publish import Manifest
 from listen.synthesize import TakeStream, unit_key, voice_rate
 
 RATE = 22050  # espeak-ng's
@@ -44,20 +46,27 @@ def onset_ms(samples: np.ndarray, from_ms: int) -> float:
     return 1000 * (start + loud[0]) / RATE
 
 
-@pytest.fixture(scope="module")
-def renders(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The seed rendered cold, then again after a one-word edit, with one take cache."""
-    folder = tmp_path_factory.mktemp("parts")
+Render = Callable[[Path, Path, TakeCache], RenderResult]
+
+
+def cold_edit_again(folder: Path, render_with: Render) -> dict:
+    """The seed rendered cold, then again after a one-word edit (into the same folder), then
+    the edited page into another folder, all with one take cache."""
     cache = TakeCache(folder / "cache")
     page = folder / "page.html"
     shutil.copy(SEED, page)
-    cold = render_once(page, folder / "cold", cache)
-    cold_audio = folder / "cold.mp3"
+    cold = render_with(page, folder / "cold", cache)
+    cold_audio = folder / f"cold{cold.audio_path.suffix}"
     shutil.copy(cold.audio_path, cold_audio)  # the edit's render replaces it
-    edit = render_once(edited(SEED, page), folder / "cold", cache)
-    again = render_once(page, folder / "again", cache)
+    edit = render_with(edited(SEED, page), folder / "cold", cache)
+    again = render_with(page, folder / "again", cache)
     return {"cold": cold, "cold_audio": cold_audio, "edit": edit, "again": again,
             "cache": cache, "page": page, "folder": folder}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return cold_edit_again(tmp_path_factory.mktemp("parts"), render_once)
 
 
 def test_an_edit_encodes_only_the_part_it_changed(renders: dict) -> None:
@@ -125,45 +134,57 @@ def test_cached_parts_are_read_while_a_take_is_still_being_made(
 
 
 def test_parts_before_and_after_the_edit_are_the_same_audio(renders: dict) -> None:
+    assert_edit_left_the_other_chapters_alone(renders, FRAME)
+
+
+def assert_edit_left_the_other_chapters_alone(renders: dict, frame: int) -> None:
+    """The first chapter (before the edit) decodes to the very same samples after it; the last
+    (after the edit) too, counted back from the end, past its first frames (where the decoder
+    still overlaps the frames before the join); the edited chapter grew by the added word."""
     before, after = decode_pcm(renders["cold_audio"]), decode_pcm(renders["edit"].audio_path)
     chapters_before = renders["cold"].manifest.chapters
     chapters_after = renders["edit"].manifest.chapters
-    # The first chapter (before the edit) decodes to the very same samples.
-    head = round(chapters_before[0].end_ms * RATE / 1000) - 2 * FRAME
+    head = round(chapters_before[0].end_ms * RATE / 1000) - 2 * frame
     assert np.array_equal(before[:head], after[:head])
-    # The last chapter (after it) too, past its first frames (where the decoder still
-    # overlaps the frames before the join), counted back from the end.
     last = chapters_before[-1]
-    tail = round((last.end_ms - last.start_ms) * RATE / 1000) - 2 * FRAME
+    tail = round((last.end_ms - last.start_ms) * RATE / 1000) - 2 * frame
     # (Its length in whole milliseconds: start and end are each rounded, so within 1 ms.)
     moved = chapters_after[-1]
     assert abs((last.end_ms - last.start_ms) - (moved.end_ms - moved.start_ms)) <= 1
     assert np.array_equal(before[-tail:], after[-tail:])
-    # The edited chapter grew by the added word.
     assert chapters_after[1].end_ms > chapters_before[1].end_ms
 
 
-@pytest.mark.parametrize("which", ["cold", "edit"])
-def test_joined_parts_are_gapless_with_exact_chapters(renders: dict, which: str) -> None:
+def rendered_episode(renders: dict, which: str) -> tuple[Manifest, Path, np.ndarray]:
+    """The manifest, audio file and decoded audio of the `cold_edit_again` render `which`."""
     result = renders[which]
-    manifest = result.manifest
     audio = renders["cold_audio"] if which == "cold" else result.audio_path
-    decoded = decode_pcm(audio)
-    # No added silence at the joins: the decoded episode is the sum of its parts (one Info
-    # frame's delay and padding trimmed), within one frame.
-    planned = manifest.duration_ms * RATE / 1000
-    assert abs(len(decoded) - planned) <= FRAME
+    return result.manifest, audio, decode_pcm(audio)
+
+
+def assert_chapters_where_planned(audio: Path, decoded: np.ndarray, manifest: Manifest) -> None:
+    """The chapters ffprobe lists are the manifest's, within 50 ms, and the audio is where each
+    says: silence just before it, speech from it."""
     chapters = ffprobe(audio, "-show_chapters")["chapters"]
     assert [c["tags"]["title"] for c in chapters] == [c.title for c in manifest.chapters]
     for listed, planned_chapter in zip(chapters, manifest.chapters, strict=True):
         assert abs(float(listed["start_time"]) * 1000 - planned_chapter.start_ms) <= 50
-        # And the audio is where the chapter says: silence just before it, speech from it.
         if planned_chapter.start_ms:
             start = round(planned_chapter.start_ms * RATE / 1000)
             pause = decoded[start - round(0.3 * RATE) : start - round(0.05 * RATE)]
             assert int(np.abs(pause.astype(np.int32)).max()) < 300
         assert abs(onset_ms(decoded, max(planned_chapter.start_ms - 50, 0))
                    - planned_chapter.start_ms) <= 50  # fmt: skip
+
+
+@pytest.mark.parametrize("which", ["cold", "edit"])
+def test_joined_parts_are_gapless_with_exact_chapters(renders: dict, which: str) -> None:
+    manifest, audio, decoded = rendered_episode(renders, which)
+    # No added silence at the joins: the decoded episode is the sum of its parts (one Info
+    # frame's delay and padding trimmed), within one frame.
+    planned = manifest.duration_ms * RATE / 1000
+    assert abs(len(decoded) - planned) <= FRAME
+    assert_chapters_where_planned(audio, decoded, manifest)
     integrated, _ = ebur128(audio)
     assert abs(integrated - load_config(CONFIG).render.loudness_lufs) <= 0.5
 
