@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 from helpers import CONFIG, SEED, run_listen
 
-from listen.config import SiteConfig, VoicePreset, find_preset
+from listen.cache import TakeCache
+from listen.config import SiteConfig, VoicePreset, find_preset, load_config
 from listen.engines import load_engine
 from listen.engines.piper import PiperEngine
 from listen.engines.pyttsx3 import Pyttsx3Engine
 from listen.errors import ListenError
-from listen.synthesize import make_take, voice_identity
+from listen.synthesize import TAIL_TAKES_PER_WORKER, make_take, synthesize_all, voice_identity
 
 
 def espeak_preset() -> VoicePreset:
@@ -160,3 +162,23 @@ def test_edited_paragraph_resynthesizes_only_its_sentences(tmp_path: Path) -> No
         "render", edited, "--out", tmp_path / "a", "--voice", "espeak-en-us", env=env
     )
     assert "(1 take synthesized" in again.stdout
+
+
+def test_the_last_takes_are_made_longest_first(tmp_path: Path) -> None:
+    """The tail of the work is dealt longest first, so that it ends on short takes (no worker
+    waits long for the last one); every take still comes back in the texts' order."""
+    preset = find_preset("espeak-en-us", load_config(CONFIG))
+    texts = [f"Sentence {n} of the page." + " And so it goes on." * (n % 4) for n in range(14)]
+    delivered: list[str] = []
+    refs = synthesize_all(texts, preset, TakeCache(tmp_path / "cache"), jobs=2,
+                          on_take=lambda key, from_cache: delivered.append(key))  # fmt: skip
+    assert len(refs) == len(texts) and sorted(delivered) == sorted(ref.key for ref in refs)
+    by_key = {ref.key: text for ref, text in zip(refs, texts, strict=True)}
+    tail = TAIL_TAKES_PER_WORKER * 2
+    assert [by_key[key] for key in delivered[:-tail]] == texts[:-tail]
+    lengths = [len(by_key[key]) for key in delivered[-tail:]]
+    assert lengths == sorted(lengths, reverse=True) and lengths != [len(t) for t in texts[-tail:]]
+    # Each take is its own text's, however they were dealt: a longer text, a longer take.
+    for short, long in itertools.combinations(range(len(texts)), 2):
+        if len(texts[long]) > len(texts[short]) + 10:
+            assert refs[long].samples > refs[short].samples

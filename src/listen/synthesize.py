@@ -48,6 +48,9 @@ TRIM_MARGIN_MS = 30
 MIN_AUDIBLE_PEAK = 1000
 #: Fade at each end of a take (pydub), so that joins never click.
 FADE_MS = 8
+#: The last takes to make are handed out longest first, this many per worker: the work then
+#: ends on short takes, instead of every other worker waiting for the one long take dealt last.
+TAIL_TAKES_PER_WORKER = 3
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,18 @@ def _worker_take(job: tuple[str, str]) -> TakeRef:
     return _synthesize_into(engine, cache, key, text, sample_rate)
 
 
+def longest_last_takes_first(todo: Sequence[tuple[str, str]], workers: int,
+                             ) -> list[tuple[str, str]]:  # fmt: skip
+    """`todo` ((key, text) in the episode's order) in the order to hand it to `workers`: the
+    same, but for its last TAIL_TAKES_PER_WORKER per worker, longest text first (the episode's
+    last part is mixed once all of its takes are in, whatever their order)."""
+    if workers <= 1:
+        return list(todo)
+    split = max(0, len(todo) - workers * TAIL_TAKES_PER_WORKER)
+    tail = sorted(todo[split:], key=lambda item: len(item[1]), reverse=True)
+    return [*todo[:split], *tail]
+
+
 def default_jobs() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
@@ -194,7 +209,8 @@ def synthesize_all(
 ) -> list[TakeRef]:
     """A cached take for every text, in order. Takes already in the cache are reused; the rest
     are synthesized once each (repeated texts share a take), in the texts' order, so that the
-    first chapters are done first. An engine that can speak from several threads at once (the
+    first chapters are done first (the last few longest first: `longest_last_takes_first`).
+    An engine that can speak from several threads at once (the
     neural voices: onnxruntime runs outside the GIL) is loaded once and shared by a thread per
     core; others run in a pool of worker processes, each with its own engine, or, for a few
     sentences of the fast system voice, in this process (a second thread summarizes and
@@ -223,6 +239,7 @@ def synthesize_all(
     todo = list({key: text for key, text in zip(keys, texts, strict=True) if key not in found}
                 .items())  # fmt: skip
     jobs = jobs or default_jobs()
+    todo = longest_last_takes_first(todo, jobs)
     stopped = stream.stopped if stream is not None else threading.Event()
     if (jobs > 1 and not is_concurrent(preset)
             and len(todo) >= MIN_UNITS_FOR_POOL.get(preset.engine, 2)):  # fmt: skip
