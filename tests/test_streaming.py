@@ -54,7 +54,8 @@ def test_a_concurrent_engine_is_loaded_once_and_shared_by_a_thread_per_core(
 
 def test_a_failing_take_fails_the_stream_with_its_error(tmp_path: Path) -> None:
     silent = VoicePreset(name="silent", engine="fake_engine:SilentEngine", voice="v1")
-    units = [(silent, 16000, "Spoken."), (silent, 16000, "silence here")]
+    # (The longer first: the last takes are dealt longest first.)
+    units = [(silent, 16000, "Spoken at some length."), (silent, 16000, "silence here")]
     stream = start_synthesis(units, TakeCache(tmp_path), jobs=2)
     try:
         assert stream[0].samples > 0
