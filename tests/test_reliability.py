@@ -63,13 +63,17 @@ def assert_consistent(out: Path) -> None:
 def test_killed_renders_never_leave_a_broken_episode(tmp_path: Path) -> None:
     out = tmp_path / "public"
     env = {**os.environ, "LISTEN_CACHE_DIR": str(tmp_path / "cache")}
-    pages = [str(SEED), str(SAMPLES / "blog-post.html")]
+    page = tmp_path / "seed-article.html"
+    pages = [str(page), str(SAMPLES / "blog-post.html")]
     command = [sys.executable, "-m", "listen", "render", *pages, "--out", str(out),
                "--config", str(CONFIG), "--voice", "espeak-en-us", "--quiet"]  # fmt: skip
+    html = SEED.read_text(encoding="utf-8")
     rng = random.Random(7)
     for trial in range(20):
-        if trial % 5 == 0:  # a cold cache now and then, so kills also land in synthesis
+        if trial % 5 == 0:  # now and then a cold cache and an edit, so kills also land in
+            # synthesis, and in the replacing of a published episode
             env["LISTEN_CACHE_DIR"] = str(tmp_path / f"cache-{trial}")
+            page.write_text(html.replace("<p>", f"<p>Edit {trial}. ", 1), encoding="utf-8")
         process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.2, 3.0))
         process.send_signal(signal.SIGKILL)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import CONFIG, SEED, run_listen
+from helpers import CONFIG, SAMPLES, SEED, run_listen
 
 from listen.cache import TakeCache
 from listen.config import SiteConfig, VoicePreset, find_preset, load_config
@@ -142,7 +143,7 @@ def test_rerender_after_no_change_synthesizes_nothing(tmp_path: Path) -> None:
     warm = run_listen(
         "render", SEED, "--out", out, "--config", CONFIG, "--voice", "espeak-en-us", env=env
     )
-    assert "(0 takes synthesized" in warm.stdout
+    assert "(unchanged)" in warm.stdout
     assert mp3.read_bytes() == audio
     assert mp3.stat().st_mtime_ns == stamp  # nothing changed: the episode is not even rewritten
 
@@ -182,3 +183,28 @@ def test_the_last_takes_are_made_longest_first(tmp_path: Path) -> None:
     for short, long in itertools.combinations(range(len(texts)), 2):
         if len(texts[long]) > len(texts[short]) + 10:
             assert refs[long].samples > refs[short].samples
+
+
+def test_an_unchanged_episode_is_not_spoken_again_into_an_empty_cache(tmp_path: Path) -> None:
+    """The output folder already holds the episode exactly as this render would make it: a
+    cleared cache (or a new machine syncing the published folder) costs no synthesis."""
+    out = tmp_path / "public"
+    command = ("render", SEED, SAMPLES / "blog-post.html", "--out", out, "--config", CONFIG,
+               "--voice", "espeak-en-us")  # fmt: skip
+    run_listen(*command, env={"LISTEN_CACHE_DIR": str(tmp_path / "first")})
+    mp3s = {path: path.stat().st_mtime_ns for path in (out / "episodes").glob("*.mp3")}
+    edited = tmp_path / "blog-post.html"
+    edited.write_text((SAMPLES / "blog-post.html").read_text(encoding="utf-8")
+                      .replace("<p>", "<p>Edited. ", 1), encoding="utf-8")  # fmt: skip
+    empty = tmp_path / "second"
+    again = run_listen(*command, env={"LISTEN_CACHE_DIR": str(empty)})
+    assert again.stdout.count("(unchanged)") == 2
+    assert {path: path.stat().st_mtime_ns for path in mp3s} == mp3s
+    assert not list(empty.rglob("*.wav"))
+    # In a batch with an edited page, only the edited page is spoken.
+    both = run_listen("render", SEED, edited, "--out", out, "--config", CONFIG,
+                      "--voice", "espeak-en-us", env={"LISTEN_CACHE_DIR": str(empty)})  # fmt: skip
+    lines = [line for line in both.stdout.splitlines() if "sentences (" in line]
+    assert len(lines) == 2 and lines[0].endswith("(unchanged)")
+    assert re.search(r"\(\d+ takes synthesized, 0 from cache\)$", lines[1])
+    assert not re.search(r"\(0 takes", lines[1])

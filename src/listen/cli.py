@@ -98,10 +98,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     if not args.quiet:
         for result in results:
             m = result.manifest
+            made = f"{plural(result.synthesized, 'take')} synthesized, {result.cached} from cache"
+            if result.unchanged:
+                made = "unchanged"
             print(
                 f"{result.audio_path}  {format_duration(m.duration_ms)}, "
                 f"{plural(len(m.chapters), 'chapter')}, {plural(len(m.sentences), 'sentence')} "
-                f"({plural(result.synthesized, 'take')} synthesized, {result.cached} from cache)"
+                f"({made})"
             )
             print(f"Player snippet:\n{embed_snippet(m, config.show)}")
         if not args.no_feed:

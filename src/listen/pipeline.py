@@ -266,9 +266,18 @@ def render(
     # One batch for all pages, so they share the worker pools (one per voice). An episode is
     # made at its narrator's sample rate; a quotation voice's takes are resampled to it. The
     # takes are made in the background, in order: each episode is mixed as its takes come in.
+    # An episode published from exactly what this render would use is left as it is, and its
+    # takes are not made (a cache cleared, or a new machine, costs nothing to re-render).
     units_of = [[(presets[name], voice_rate(presets[job.script.voice]), unit)
                  for name, unit in job.script.voiced_units] for job in work]  # fmt: skip
     keys_of = [[unit_key(unit) for unit in units] for units in units_of]
+    for job, keys in zip(work, keys_of, strict=True):
+        job.render_key = render_key(job, keys, config, fmt, artwork)
+        job.unchanged = unchanged_episode(destination, job, fmt)
+    units_of = [units if job.unchanged is None else [] for job, units in zip(work, units_of,
+                                                                              strict=True)]
+    keys_of = [keys if job.unchanged is None else [] for job, keys in zip(work, keys_of,
+                                                                           strict=True)]
     if help_wanted is not None:
         missing = {key: unit for units, keys in zip(units_of, keys_of, strict=True)
                    for unit, key in zip(units, keys, strict=True) if cache.lookup(key) is None}
@@ -281,12 +290,10 @@ def render(
             for index, job in enumerate(work):
                 workdir = Path(tmp) / str(index)
                 workdir.mkdir()
-                takes = stream.view(offset, len(keys_of[index]))
-                offset += len(keys_of[index])
-                job.render_key = render_key(job, keys_of[index], config, fmt, artwork)
-                job.unchanged = unchanged_episode(destination, job, fmt)
                 if job.unchanged is not None:
                     continue
+                takes = stream.view(offset, len(keys_of[index]))
+                offset += len(keys_of[index])
                 job.art = episode_art(job.script, job.pictures, config.render.chapter_art)
                 job.audio = mix(job.script, takes, cache, config.render, fmt, workdir,
                                 jobs=jobs)  # fmt: skip
@@ -296,7 +303,7 @@ def render(
                     _episode_tags(job.script, config, job.audio.timeline.chapters, artwork,
                                   job.art),
                 )
-            stream.wait()  # every take made and counted, those of unchanged episodes too
+            stream.wait()  # every take made and counted
             destination.sweep()
             results = [_publish(job, destination, config, fmt) for job in work]
     finally:
