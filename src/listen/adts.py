@@ -10,8 +10,8 @@ part's priming frame decodes to the same silence, overlapping the last kept fram
 silent too.
 
 Parts are encoded as ADTS (a header per frame, nothing else), joined, and put into an MP4
-container without re-encoding (`mux_m4a`): its edit list skips the first part's priming,
-so chapter times hold to the sample, as in the MP3.
+container without re-encoding (`mux_command`): its edit list skips the first part's
+priming, so chapter times hold to the sample, as in the MP3.
 """
 
 from __future__ import annotations

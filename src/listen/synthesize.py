@@ -210,12 +210,12 @@ def synthesize_all(
     """A cached take for every text, in order. Takes already in the cache are reused; the rest
     are synthesized once each (repeated texts share a take), in the texts' order, so that the
     first chapters are done first (the last few longest first: `longest_last_takes_first`).
-    An engine that can speak from several threads at once (the
-    neural voices: onnxruntime runs outside the GIL) is loaded once and shared by a thread per
-    core; others run in a pool of worker processes, each with its own engine, or, for a few
-    sentences of the fast system voice, in this process (a second thread summarizes and
-    stores one take while the engine speaks the next). Samples go straight to the cache; only
-    references come back, so memory stays flat. Takes are made at `sample_rate` (default: the
+    An engine that can speak from several threads at once (the neural voices: onnxruntime runs
+    outside the GIL) is loaded once and shared by a thread per core; others run in a pool of
+    worker processes, each with its own engine, or, for a few sentences of the fast system
+    voice, in this process (a second thread summarizes and stores one take while the engine
+    speaks the next). Samples go straight to the cache; only references come back, so memory
+    stays flat. Takes are made at `sample_rate` (default: the
     voice's own), resampled if the voice's differs.
 
     `on_take(key, from_cache)` is called once per distinct take as it becomes available (and
