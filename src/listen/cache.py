@@ -38,7 +38,8 @@ DEFAULT_MAX_BYTES = 2 * 1024**3
 WAV_HEADER_BYTES = 44
 #: A temporary file this old belongs to a writer that died (a live one renames within seconds).
 STALE_TEMP_SECONDS = 3600
-#: What is stored beside each take and each encoded part, and goes when it goes.
+#: What is stored beside each take and each encoded part (by their suffixes), and goes when
+#: it goes.
 SIDECARS = {".wav": ".loudness", ".mp3": ".frames", ".aac": ".frames"}
 #: The file suffix of an encoded part, by its stream's format (`listen.mix`).
 PART_SUFFIXES = {"mp3": ".mp3", "adts": ".aac"}
@@ -231,9 +232,7 @@ class TakeCache:
     def _files(self) -> list[tuple[float, int, Path]]:
         """(last use, bytes with its sidecar, path) for every take and encoded part."""
         files = []
-        for path in [*self.directory.glob("??/*.wav"),
-                     *(path for suffix in PART_SUFFIXES.values()
-                       for path in self.directory.glob(f"??/*{suffix}"))]:  # fmt: skip
+        for path in [path for stored in SIDECARS for path in self.directory.glob(f"??/*{stored}")]:
             with contextlib.suppress(OSError):
                 stat = path.stat()
                 sidecar = path.with_suffix(SIDECARS[path.suffix])

@@ -132,6 +132,10 @@ class Span:
     total_samples: int
 
 
+#: The samples an MP3 part's audio lags its input by, decoded: LAME's delay and the decoder's.
+MP3_LEAD = ENCODER_DELAY + DECODER_DELAY
+
+
 @dataclass(frozen=True)
 class PartStream:
     """How a format's parts are encoded and joined: the stream a part is written as (`mp3`,
@@ -146,7 +150,7 @@ class PartStream:
 
 def part_stream(fmt: str, rate: int) -> PartStream:
     if fmt == "mp3":
-        return PartStream("mp3", frame_samples(rate), ENCODER_DELAY + DECODER_DELAY, parse_frames)
+        return PartStream("mp3", frame_samples(rate), MP3_LEAD, parse_frames)
     return PartStream("adts", adts.FRAME, adts.ENCODER_DELAY, adts.parse_adts)
 
 
@@ -176,7 +180,7 @@ def _pause_ms(script: Script, chapter: int, number: int, pauses: Pauses) -> int:
 
 def plan_timeline(
     script: Script, take_lengths: Sequence[int], sample_rate: int, pauses: Pauses,
-    frame: int | None = None, lead: int = ENCODER_DELAY + DECODER_DELAY,
+    frame: int | None = None, lead: int = MP3_LEAD,
 ) -> Timeline:  # fmt: skip
     """Where every sentence and chapter lies, from the takes' sample counts (a take per
     synthesis unit; a long sentence has several). Each take starts on a loudness-summary group
@@ -247,7 +251,7 @@ def lay_out_part(lengths: Sequence[int], gaps_ms: Sequence[int], rate: int, fram
 
 
 def part_ranges(script: Script, pauses: Pauses, rate: int, frame: int,
-                lead: int = ENCODER_DELAY + DECODER_DELAY) -> list[tuple[int, int]]:  # fmt: skip
+                lead: int = MP3_LEAD) -> list[tuple[int, int]]:  # fmt: skip
     """The takes [first, end) of each part the episode is cut in (`part_ends`): known from the
     script alone, so that a part can be mixed as soon as its own takes are made."""
     cuts = part_ends(script, pauses, rate, frame, lead)
@@ -274,7 +278,7 @@ CUT_SILENCE_FRAMES = 2
 
 
 def part_ends(script: Script, pauses: Pauses, rate: int, frame: int,
-              lead: int = ENCODER_DELAY + DECODER_DELAY) -> set[int]:  # fmt: skip
+              lead: int = MP3_LEAD) -> set[int]:  # fmt: skip
     """The sentences (numbered through the episode) after which a part ends: every chapter's
     last, a paragraph's last where its text says so (content-defined, so parts stay the same
     when another part changes), and the last but one paragraph's, wherever the pause after it

@@ -271,13 +271,11 @@ def render(
     units_of = [[(presets[name], voice_rate(presets[job.script.voice]), unit)
                  for name, unit in job.script.voiced_units] for job in work]  # fmt: skip
     keys_of = [[unit_key(unit) for unit in units] for units in units_of]
-    for job, keys in zip(work, keys_of, strict=True):
-        job.render_key = render_key(job, keys, config, fmt, artwork)
+    for index, job in enumerate(work):
+        job.render_key = render_key(job, keys_of[index], config, fmt, artwork)
         job.unchanged = unchanged_episode(destination, job, fmt)
-    units_of = [units if job.unchanged is None else [] for job, units in zip(work, units_of,
-                                                                              strict=True)]
-    keys_of = [keys if job.unchanged is None else [] for job, keys in zip(work, keys_of,
-                                                                           strict=True)]
+        if job.unchanged is not None:
+            units_of[index], keys_of[index] = [], []
     if help_wanted is not None:
         missing = {key: unit for units, keys in zip(units_of, keys_of, strict=True)
                    for unit, key in zip(units, keys, strict=True) if cache.lookup(key) is None}
@@ -288,10 +286,10 @@ def render(
         with tempfile.TemporaryDirectory(prefix="listen-render-") as tmp:
             offset = 0
             for index, job in enumerate(work):
-                workdir = Path(tmp) / str(index)
-                workdir.mkdir()
                 if job.unchanged is not None:
                     continue
+                workdir = Path(tmp) / str(index)
+                workdir.mkdir()
                 takes = stream.view(offset, len(keys_of[index]))
                 offset += len(keys_of[index])
                 job.art = episode_art(job.script, job.pictures, config.render.chapter_art)
