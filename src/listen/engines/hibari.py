@@ -19,7 +19,7 @@ import numpy as np
 from listen.config import VoicePreset
 from listen.engines.assets import load_json_asset
 from listen.engines.base import model_digest, package_version, to_int16
-from listen.engines.onnx import optimized_model
+from listen.engines.onnx import open_session, optimized_model, session_options
 from listen.errors import ListenError
 
 #: hibari reads lexicon phonemes in misaki's alphabet (Kokoro's), given inline as links.
@@ -157,6 +157,10 @@ class HibariEngine:
             self.tts = Hibari(voice=hibari_voice(preset) if not preset.model else DEFAULT_VOICE,
                               model=str(optimized_model(self.model_path)),
                               threads=threads)  # fmt: skip
+            # Opened again without a memory plan per input shape (hibari sets no options
+            # for it): every sentence has its own length, and the plans only pile up. The
+            # copy opens in 0.03 s.
+            self.tts.sess = open_session(self.model_path, session_options(threads))
         except Exception as exc:  # a corrupt model surfaces as many different exception types
             raise ListenError(
                 f"voice {preset.name!r}: cannot load model {self.model_path}: "

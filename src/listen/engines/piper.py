@@ -11,7 +11,7 @@ import numpy as np
 
 from listen.config import VoicePreset
 from listen.engines.base import model_digest, package_version, to_int16
-from listen.engines.onnx import open_session
+from listen.engines.onnx import open_session, session_options
 from listen.errors import ListenError
 
 #: Piper reads `[[...]]` as IPA phonemes, as espeak-ng writes them.
@@ -78,7 +78,6 @@ class PiperEngine:
     concurrent = True
 
     def __init__(self, preset: VoicePreset, threads: int = 1) -> None:
-        import onnxruntime
         from piper import PiperVoice
         from piper.config import PiperConfig, SynthesisConfig
 
@@ -87,10 +86,7 @@ class PiperEngine:
         config_path = Path(f"{self.model_path}.json")
         try:
             config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            session = open_session(self.model_path, options)
+            session = open_session(self.model_path, session_options(threads))
         except Exception as exc:  # a corrupt model surfaces as many different exception types
             raise ListenError(
                 f"voice {preset.name!r}: cannot load model {self.model_path}: "
