@@ -5,6 +5,7 @@ in the way: a damaged copy is made again, an unwritable cache falls back to the 
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import os
 from pathlib import Path
@@ -15,7 +16,7 @@ import onnxruntime
 import pytest
 
 from listen.config import SiteConfig
-from listen.engines import load_engine, onnx
+from listen.engines import base, load_engine, onnx
 from listen.engines.hibari import HibariEngine
 from listen.engines.onnx import optimized_copy_path
 from listen.engines.piper import PiperEngine
@@ -159,3 +160,48 @@ def test_g2p_data_without_a_writable_cache_is_read_from_the_json(
     (tmp_path / "a-file").write_text("")
     monkeypatch.setenv("LISTEN_CACHE_DIR", str(tmp_path / "a-file" / "cache"))
     assert heart_g2p()(G2P_SENTENCE)
+
+
+def test_a_models_digest_is_remembered_until_the_file_is_written_again(
+    model_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = tmp_path / "voice.onnx"
+    model.write_bytes(b"first model" * 1000)
+    first = base.model_digest(model)
+    assert first == hashlib.sha256(model.read_bytes()).hexdigest()
+    assert [p.read_text() for p in (model_cache / "digests").iterdir()] == [first]
+
+    # A new process (a cleared memo) reads the digest instead of hashing the file again.
+    base._remembered_digest.cache_clear()
+    with monkeypatch.context() as patch:
+        patch.setattr(base, "file_digest", lambda _: pytest.fail("hashed again"))
+        assert base.model_digest(model) == first
+
+    # Rewritten with the same size and its old modification time: hashed again.
+    stat = model.stat()
+    model.write_bytes(b"other model" * 1000)
+    os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert base.model_digest(model) == hashlib.sha256(model.read_bytes()).hexdigest() != first
+
+
+def test_an_unwritable_cache_still_gives_the_digest(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("LISTEN_CACHE_DIR", str(blocker))
+    model = tmp_path / "voice.onnx"
+    model.write_bytes(b"model" * 1000)
+    assert base.model_digest(model) == hashlib.sha256(model.read_bytes()).hexdigest()
+
+
+def test_the_neural_voices_keep_no_memory_plan_per_sentence_length(model_cache: Path) -> None:
+    """onnxruntime's memory plans are per input shape, and every sentence has its own: kept,
+    they grew joe's render of a 2-hour article to 1166 MB (bench/render.py). Both voices still
+    run the optimized copy, and hibari's own session is replaced by one of listen's."""
+    piper = joe()
+    hibari = load_engine(find_preset("heart", SiteConfig()))
+    assert isinstance(hibari, HibariEngine)
+    for session in (piper.voice.session, hibari.tts.sess):
+        assert not session.get_session_options().enable_mem_pattern
+        assert session._model_path == str(model_cache / Path(session._model_path).name)
+    assert hibari.synthesize("A short sentence to speak.").size > 10_000
