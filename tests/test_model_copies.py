@@ -204,4 +204,15 @@ def test_the_neural_voices_keep_no_memory_plan_per_sentence_length(model_cache: 
     for session in (piper.voice.session, hibari.tts.sess):
         assert not session.get_session_options().enable_mem_pattern
         assert session._model_path == str(model_cache / Path(session._model_path).name)
+    # hibari speaks through the session listen opened (its own was set aside).
+    runs = []
+    session = hibari.tts.sess
+
+    class Counted:
+        def run(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            runs.append(args)
+            return session.run(*args, **kwargs)
+
+    hibari.tts.sess = Counted()
     assert hibari.synthesize("A short sentence to speak.").size > 10_000
+    assert runs
