@@ -41,8 +41,8 @@ def optimized_copy_path(model: Path) -> Path:
 
 
 def session_options(threads: int) -> onnxruntime.SessionOptions:
-    """listen's options for a voice's session: `threads` for one call, one call at a time per
-    thread, and no memory plan per input shape. Every sentence has its own length, and
+    """listen's options for a voice's session: `threads` within a call, the graph's nodes one
+    at a time, and no memory plan per input shape. Every sentence has its own length, and
     onnxruntime keeps a plan for each shape it has seen: with plans, joe's render of a 2-hour
     article peaked at 1166 MB against 649 MB for the seed; without, memory stays flat, as
     fast."""
