@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -177,8 +178,10 @@ def test_a_models_digest_is_remembered_until_the_file_is_written_again(
         patch.setattr(base, "file_digest", lambda _: pytest.fail("hashed again"))
         assert base.model_digest(model) == first
 
-    # Rewritten with the same size and its old modification time: hashed again.
+    # Rewritten with the same size and its old modification time: hashed again. (The kernel's
+    # file times tick every few milliseconds: the change time must have moved on.)
     stat = model.stat()
+    time.sleep(0.05)
     model.write_bytes(b"other model" * 1000)
     os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert base.model_digest(model) == hashlib.sha256(model.read_bytes()).hexdigest() != first
