@@ -17,7 +17,7 @@ from listen.cache import TakeCache
 from listen.config import RenderConfig, find_preset, load_config
 from listen.engines import load_engine
 from listen.errors import ListenError
-from listen.mix import MP3_ALGORITHM_QUALITY, PART_ARGS, encoder_args, pipe_to_ffmpeg
+from listen.mix import MP3_ALGORITHM_QUALITY, encoder_args, pipe_to_ffmpeg
 from listen.mp3 import ENCODER_DELAY, parse_frames
 from listen.pipeline import render
 
@@ -48,7 +48,7 @@ def test_the_frames_are_ffmpegs_bit_for_bit(speech: np.ndarray, tmp_path: Path) 
     lame.encode_file(chunks(speech), RATE, ours, lame.parse_kbps(render_settings.mp3_bitrate),
                      MP3_ALGORITHM_QUALITY)  # fmt: skip
     pipe_to_ffmpeg(iter(chunks(speech)), RATE, theirs,
-                   [*encoder_args("mp3", render_settings), *PART_ARGS])  # fmt: skip
+                   encoder_args("mp3", render_settings))  # fmt: skip
     our_frames, their_frames = parse_frames(ours.read_bytes()), parse_frames(theirs.read_bytes())
     assert our_frames.info is not None and their_frames.info is not None
     assert len(our_frames.audio) == len(their_frames.audio) > 100

@@ -180,19 +180,19 @@ def _pause_ms(script: Script, chapter: int, number: int, pauses: Pauses) -> int:
 
 def plan_timeline(
     script: Script, take_lengths: Sequence[int], sample_rate: int, pauses: Pauses,
-    frame: int | None = None, lead: int = MP3_LEAD,
+    frame: int, lead: int = MP3_LEAD,
 ) -> Timeline:  # fmt: skip
     """Where every sentence and chapter lies, from the takes' sample counts (a take per
     synthesis unit; a long sentence has several). Each take starts on a loudness-summary group
     boundary of its part (pauses grow by under two milliseconds for it).
 
-    With a `frame` (samples per encoded frame), the episode is cut into parts that can be
-    encoded on their own (`part_ranges`): each part is laid out from its own start
-    (`lay_out_part`), and its length rounded up to whole frames (its closing pause grows by
-    under one frame), so a part is the same audio wherever it lands in the episode (`lead`:
-    the encoder's delay, `part_ends`). Without, the episode is one part."""
+    The episode is cut into parts that can be encoded on their own (`part_ranges`; `frame`:
+    samples per encoded frame): each part is laid out from its own start (`lay_out_part`),
+    and its length rounded up to whole frames (its closing pause grows by under one frame),
+    so a part is the same audio wherever it lands in the episode (`lead`: the encoder's
+    delay, `part_ends`)."""
     gaps = take_gaps_ms(script, pauses)
-    ranges = part_ranges(script, pauses, sample_rate, frame, lead) if frame else [(0, len(gaps))]
+    ranges = part_ranges(script, pauses, sample_rate, frame, lead)
     starts: list[int] = []
     parts: list[Part] = []
     base = 0  # where the current part starts in the episode
@@ -234,7 +234,7 @@ def take_gaps_ms(script: Script, pauses: Pauses) -> list[int]:
     return gaps
 
 
-def lay_out_part(lengths: Sequence[int], gaps_ms: Sequence[int], rate: int, frame: int | None,
+def lay_out_part(lengths: Sequence[int], gaps_ms: Sequence[int], rate: int, frame: int,
                  last: bool = True) -> Span:  # fmt: skip
     """A part's takes laid out from its start, each on a loudness-summary group boundary; a
     part before the last is rounded up to whole `frame`s, so that the next starts on one."""
@@ -245,7 +245,7 @@ def lay_out_part(lengths: Sequence[int], gaps_ms: Sequence[int], rate: int, fram
         starts.append(position)
         gap = round(gap_ms * rate / 1000)
         position = -(-(position + length + gap) // group) * group
-    if frame and not last:
+    if not last:
         position = -(-position // frame) * frame
     return Span(tuple(starts), position)
 
@@ -438,12 +438,12 @@ def run_ffmpeg(args: Sequence[str]) -> str:
     return done.stderr
 
 
-def encoder_args(fmt: str, render: RenderConfig, part: bool = False) -> list[str]:
-    """ffmpeg's output options for `fmt`: a whole file, or a `part` to be joined (`mix`)."""
+def encoder_args(fmt: str, render: RenderConfig) -> list[str]:
+    """ffmpeg's output options for a part of an episode in `fmt`, to be joined (`mix`)."""
     if fmt == "mp3":
         return ["-c:a", "libmp3lame", "-b:a", render.mp3_bitrate,
                 "-compression_level", str(MP3_ALGORITHM_QUALITY), "-f", "mp3",
-                *(PART_ARGS if part else ())]  # fmt: skip
+                *PART_ARGS]  # fmt: skip
     if fmt == "m4a":
         # Without perceptual noise substitution: with it, ffmpeg's encoder turned a few of
         # espeak-ng's limited sibilants into clicks 3-7 dB above the input's true peak (at some
@@ -451,9 +451,8 @@ def encoder_args(fmt: str, render: RenderConfig, part: bool = False) -> list[str
         # The "fast" coder rather than the default "twoloop": on the seed at 64 kbps mono it
         # encodes 4-7x faster, its error is 3-10 dB further below the speech in every band up
         # to 9 kHz (espeak-ng and joe), and it adds at most 1.4 dB to the true peak.
-        container = adts.PART_ARGS if part else ("-movflags", "+faststart", "-f", "mp4")
         return ["-c:a", "aac", "-b:a", render.aac_bitrate, "-aac_pns", "0", "-aac_coder", "fast",
-                *container]  # fmt: skip
+                *adts.PART_ARGS]  # fmt: skip
     raise ListenError(f"unknown audio format {fmt!r} (use mp3 or m4a)")
 
 
@@ -469,16 +468,16 @@ def encoder_identity(fmt: str, render: RenderConfig) -> list[str | int]:
     """What encodes `fmt`, with its settings (part of a part's cache key)."""
     if (kbps := lame_kbps(fmt, render)) is not None:
         return ["libmp3lame", lame.version(), kbps, MP3_ALGORITHM_QUALITY]
-    return encoder_args(fmt, render, part=True)
+    return encoder_args(fmt, render)
 
 
 def encode_stream(stream: Iterator[bytes], rate: int, out: Path, fmt: str,
-                  render: RenderConfig, part: bool = False) -> None:  # fmt: skip
-    """Encode float32 sample bytes into `out` as `fmt`, a whole file or a `part`."""
+                  render: RenderConfig) -> None:  # fmt: skip
+    """Encode float32 sample bytes into `out`, a part of an episode in `fmt`."""
     if (kbps := lame_kbps(fmt, render)) is not None:
         lame.encode_file(stream, rate, out, kbps, MP3_ALGORITHM_QUALITY)
     else:
-        pipe_to_ffmpeg(stream, rate, out, encoder_args(fmt, render, part))
+        pipe_to_ffmpeg(stream, rate, out, encoder_args(fmt, render))
 
 
 def pipe_to_ffmpeg(stream: Iterator[bytes], rate: int, out: Path, args: Sequence[str]) -> None:
@@ -582,8 +581,7 @@ def mix(
     def encode(number: int, key: str, span: Span, part_takes: list[TakeRef],
                part_voices: list[str]) -> None:  # fmt: skip
         path = workdir / f"part-{number}{PART_SUFFIXES[stream.name]}"
-        encode_normalized(part_takes, span, part_voices, script.voice, cache, render, fmt, path,
-                          part=True)  # fmt: skip
+        encode_normalized(part_takes, span, part_voices, script.voice, cache, render, fmt, path)
         data = path.read_bytes()
         path.unlink()
         frames = stream.parse(data)  # (a damaged encode fails here, before it is cached)
@@ -696,9 +694,9 @@ def _cached_part(cache: TakeCache, key: str, stream: PartStream) -> Frames | Non
 
 def encode_normalized(
     takes: Sequence[TakeRef], span: Timeline | Span, voices: Sequence[str], narrator: str,
-    cache: TakeCache, render: RenderConfig, fmt: str, out: Path, part: bool = False,
+    cache: TakeCache, render: RenderConfig, fmt: str, out: Path,
 ) -> None:  # fmt: skip
-    """Normalize and encode takes laid out as `span` into `out` (a whole file, or a `part`).
+    """Normalize and encode takes laid out as `span` into `out`, a part of an episode.
 
     The plan aims past what the encoder is known to do (ENCODER_LOUDNESS_SHIFT_LU). LAME
     does that so evenly that the plan is the measurement (MEASURED_FORMATS); an AAC file is
@@ -713,7 +711,7 @@ def encode_normalized(
     for attempt in range(ENCODE_ATTEMPTS):
         gains = plan_gains(summary, target, 10 ** (ceiling_db / 20))
         stream = normalized_stream(takes, span, cache, gains, summary.group, take_gains)
-        encode_stream(stream, rate, out, fmt, render, part)
+        encode_stream(stream, rate, out, fmt, render)
         if fmt not in MEASURED_FORMATS:
             return
         # AAC's overshoot between samples is larger than MP3's: measure its true peak.
