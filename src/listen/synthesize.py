@@ -215,8 +215,8 @@ def synthesize_all(
     worker processes, each with its own engine, or, for a few sentences of the fast system
     voice, in this process (a second thread summarizes and stores one take while the engine
     speaks the next). Samples go straight to the cache; only references come back, so memory
-    stays flat. Takes are made at `sample_rate` (default: the
-    voice's own), resampled if the voice's differs.
+    stays flat. Takes are made at `sample_rate` (default: the voice's own), resampled if the
+    voice's differs.
 
     `on_take(key, from_cache)` is called once per distinct take as it becomes available (and
     `stream`, when given, is handed each take at the same time, and can stop the work)."""
