@@ -15,7 +15,7 @@ from helpers import CONFIG, SEED, decode_pcm, ebur128, ffprobe, id3_size
 import listen.mix
 from listen.cache import TakeCache
 from listen.config import find_preset, load_config
-from listen.mix import mix, part_ranges
+from listen.mix import MIN_CUT_PARAGRAPH_CHARS, mix, part_ends, part_ranges
 from listen.mp3 import frame_samples, frames_from_index, parse_frames
 from listen.pipeline import RenderResult, render, script_page
 from listen.publish import Manifest
@@ -91,6 +91,47 @@ def test_the_last_paragraph_is_a_part_of_its_own() -> None:
         first, end = ranges[-1]
         assert end - first == takes and end == len(script.voiced_units)
         assert len(ranges) > 1
+
+
+def paragraphs_of(script) -> list[tuple[int, int, bool]]:  # type: ignore[no-untyped-def]
+    """Each paragraph as (its last sentence's number in the episode, its spoken characters,
+    whether it ends its chapter)."""
+    paragraphs, number, chars = [], -1, 0
+    for chapter in script.chapters:
+        for position, sentence in enumerate(chapter.sentences):
+            number += 1
+            chars += len(sentence.spoken)
+            last = position == len(chapter.sentences) - 1
+            if sentence.ends_paragraph or last:
+                paragraphs.append((number, chars, last))
+                chars = 0
+    return paragraphs
+
+
+def test_an_mp3_is_cut_after_every_paragraph_but_short_ones() -> None:
+    """So an edit re-encodes its own paragraph only. A heading or a one-line paragraph is
+    never a part of its own (each part is normalized on its own): it goes with the paragraph
+    after it. An M4A, whose every part starts an ffmpeg, is cut less often."""
+    config = load_config(CONFIG)
+    pauses = config.render.pauses
+    for page in (SEED, *SEED.parent.glob("*.html")):
+        script = script_page(page, config, "espeak-en-us")
+        cuts = part_ends(script, pauses, RATE, FRAME)
+        paragraphs = paragraphs_of(script)
+        *body, (episode_end, _, _) = paragraphs
+        before_last = body[-1][0] if body else None
+        assert episode_end not in cuts
+        long_ones = 0
+        for end, chars, ends_chapter in body:
+            if ends_chapter or end == before_last:
+                assert end in cuts
+            elif chars >= MIN_CUT_PARAGRAPH_CHARS:
+                assert end in cuts, (page.name, end)
+                long_ones += 1
+            else:
+                assert end not in cuts, (page.name, end, chars)
+        assert long_ones, page.name  # (the rule was tried on each sample)
+        assert len(part_ends(script, pauses, RATE, FRAME, paragraphs_per_part=4)) < len(cuts)
 
 
 def test_cached_parts_are_read_while_a_take_is_still_being_made(

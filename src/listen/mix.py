@@ -134,24 +134,36 @@ class Span:
 
 #: The samples an MP3 part's audio lags its input by, decoded: LAME's delay and the decoder's.
 MP3_LEAD = ENCODER_DELAY + DECODER_DELAY
+#: A part is cut after a paragraph whose text hashes to 0 modulo this (besides every chapter's
+#: end): about one cut in so many paragraphs, at places an edit elsewhere does not move. An
+#: MP3 part costs little more than its audio (LAME runs in this process), so an MP3 is cut
+#: after every paragraph: an edit re-encodes one paragraph (after an edit of the seed with
+#: joe, 0.07 s of encoding instead of 0.16 s; the 2-hour article's cold render spent the same
+#: CPU, within the noise of two runs each). Each AAC part starts an ffmpeg: four paragraphs.
+MP3_PARAGRAPHS_PER_PART = 1
+AAC_PARAGRAPHS_PER_PART = 4
 
 
 @dataclass(frozen=True)
 class PartStream:
     """How a format's parts are encoded and joined: the stream a part is written as (`mp3`,
     or `adts` for an M4A's AAC), its samples per frame, the samples its encoder and decoder
-    delay the audio by (which a cut's pause must cover), and how its frames are found."""
+    delay the audio by (which a cut's pause must cover), how its frames are found, and about
+    how many paragraphs a part holds (`part_ends`)."""
 
     name: str
     frame: int
     lead: int
     parse: Callable[[bytes], Frames]
+    paragraphs_per_part: int
 
 
 def part_stream(fmt: str, rate: int) -> PartStream:
     if fmt == "mp3":
-        return PartStream("mp3", frame_samples(rate), MP3_LEAD, parse_frames)
-    return PartStream("adts", adts.FRAME, adts.ENCODER_DELAY, adts.parse_adts)
+        return PartStream("mp3", frame_samples(rate), MP3_LEAD, parse_frames,
+                          MP3_PARAGRAPHS_PER_PART)  # fmt: skip
+    return PartStream("adts", adts.FRAME, adts.ENCODER_DELAY, adts.parse_adts,
+                      AAC_PARAGRAPHS_PER_PART)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -180,7 +192,7 @@ def _pause_ms(script: Script, chapter: int, number: int, pauses: Pauses) -> int:
 
 def plan_timeline(
     script: Script, take_lengths: Sequence[int], sample_rate: int, pauses: Pauses,
-    frame: int, lead: int = MP3_LEAD,
+    frame: int, lead: int = MP3_LEAD, paragraphs_per_part: int = MP3_PARAGRAPHS_PER_PART,
 ) -> Timeline:  # fmt: skip
     """Where every sentence and chapter lies, from the takes' sample counts (a take per
     synthesis unit; a long sentence has several). Each take starts on a loudness-summary group
@@ -190,9 +202,9 @@ def plan_timeline(
     samples per encoded frame): each part is laid out from its own start (`lay_out_part`),
     and its length rounded up to whole frames (its closing pause grows by under one frame),
     so a part is the same audio wherever it lands in the episode (`lead`: the encoder's
-    delay, `part_ends`)."""
+    delay, and about how many paragraphs a part holds: `part_ends`)."""
     gaps = take_gaps_ms(script, pauses)
-    ranges = part_ranges(script, pauses, sample_rate, frame, lead)
+    ranges = part_ranges(script, pauses, sample_rate, frame, lead, paragraphs_per_part)
     starts: list[int] = []
     parts: list[Part] = []
     base = 0  # where the current part starts in the episode
@@ -250,11 +262,12 @@ def lay_out_part(lengths: Sequence[int], gaps_ms: Sequence[int], rate: int, fram
     return Span(tuple(starts), position)
 
 
-def part_ranges(script: Script, pauses: Pauses, rate: int, frame: int,
-                lead: int = MP3_LEAD) -> list[tuple[int, int]]:  # fmt: skip
+def part_ranges(script: Script, pauses: Pauses, rate: int, frame: int, lead: int = MP3_LEAD,
+                paragraphs_per_part: int = MP3_PARAGRAPHS_PER_PART,
+                ) -> list[tuple[int, int]]:  # fmt: skip
     """The takes [first, end) of each part the episode is cut in (`part_ends`): known from the
     script alone, so that a part can be mixed as soon as its own takes are made."""
-    cuts = part_ends(script, pauses, rate, frame, lead)
+    cuts = part_ends(script, pauses, rate, frame, lead, paragraphs_per_part)
     ranges: list[tuple[int, int]] = []
     first = take = 0
     number = -1
@@ -270,18 +283,20 @@ def part_ranges(script: Script, pauses: Pauses, rate: int, frame: int,
     return ranges
 
 
-#: A part is cut after a paragraph whose text hashes to 0 modulo this (besides every chapter's
-#: end): about one cut in so many paragraphs, at places an edit elsewhere does not move.
-PARAGRAPHS_PER_PART = 4
+#: A paragraph shorter than this (a heading, a one-line paragraph) is never a part's end: each
+#: part is normalized on its own, and a heading alone came out 0.7 dB louder than the
+#: paragraph it opens. It joins the part of the paragraph after it.
+MIN_CUT_PARAGRAPH_CHARS = 160
 #: Silence a cut needs after the last take: the encoder's delay plus two frames.
 CUT_SILENCE_FRAMES = 2
 
 
-def part_ends(script: Script, pauses: Pauses, rate: int, frame: int,
-              lead: int = MP3_LEAD) -> set[int]:  # fmt: skip
+def part_ends(script: Script, pauses: Pauses, rate: int, frame: int, lead: int = MP3_LEAD,
+              paragraphs_per_part: int = MP3_PARAGRAPHS_PER_PART) -> set[int]:  # fmt: skip
     """The sentences (numbered through the episode) after which a part ends: every chapter's
-    last, a paragraph's last where its text says so (content-defined, so parts stay the same
-    when another part changes), and the last but one paragraph's, wherever the pause after it
+    last, a long enough paragraph's last where its text says so (content-defined, so parts
+    stay the same when another part changes), and the last but one paragraph's, wherever the
+    pause after it
     is long enough to cut in. The episode's last paragraph is a part of its own because its
     encoding is the one that waits for the last take: a render's tail is then one
     paragraph's encoding, not a few paragraphs'. `lead`: the samples the encoder and decoder
@@ -291,9 +306,14 @@ def part_ends(script: Script, pauses: Pauses, rate: int, frame: int,
     last_paragraph_end: int | None = None
     number = -1
     for index, chapter in enumerate(script.chapters):
+        paragraph_chars = 0  # spoken so far in the current paragraph
         for position, sentence in enumerate(chapter.sentences):
             number += 1
             last_of_chapter = position == len(chapter.sentences) - 1
+            paragraph_chars += len(sentence.spoken)
+            spoken_in_paragraph = paragraph_chars
+            if sentence.ends_paragraph:
+                paragraph_chars = 0
             if last_of_chapter and index == len(script.chapters) - 1:
                 continue  # the episode's end is the last part's end
             if round(_pause_ms(script, index, position, pauses) * rate / 1000) < needed:
@@ -302,7 +322,8 @@ def part_ends(script: Script, pauses: Pauses, rate: int, frame: int,
                 last_paragraph_end = number
             digest = hashlib.sha256(sentence.text.encode()).digest()
             if last_of_chapter or (sentence.ends_paragraph
-                                   and digest[0] % PARAGRAPHS_PER_PART == 0):  # fmt: skip
+                                   and spoken_in_paragraph >= MIN_CUT_PARAGRAPH_CHARS
+                                   and digest[0] % paragraphs_per_part == 0):  # fmt: skip
                 cuts.add(number)
     if last_paragraph_end is not None:
         cuts.add(last_paragraph_end)
@@ -562,7 +583,8 @@ def mix(
     stream = part_stream(fmt, rate)
     frame = stream.frame
     gaps = take_gaps_ms(script, render.pauses)
-    ranges = part_ranges(script, render.pauses, rate, frame, stream.lead)
+    ranges = part_ranges(script, render.pauses, rate, frame, stream.lead,
+                         stream.paragraphs_per_part)  # fmt: skip
     keys: dict[int, str] = {}  # per part
     # Per part: where the frames it keeps are in its cached file, and how many.
     pieces: dict[int, tuple[int, int, int]] = {}
@@ -619,7 +641,7 @@ def mix(
                 job.cancel()
             raise
     timeline = plan_timeline(script, [t.samples for t in takes], rate, render.pauses, frame,
-                             stream.lead)  # fmt: skip
+                             stream.lead, stream.paragraphs_per_part)  # fmt: skip
     # Joined one part at a time, so that the episode is never held in memory.
     joined = out if fmt == "mp3" else workdir / f"episode{PART_SUFFIXES[stream.name]}"
     with joined.open("wb") as file:
