@@ -138,8 +138,9 @@ MP3_LEAD = ENCODER_DELAY + DECODER_DELAY
 #: end): about one cut in so many paragraphs, at places an edit elsewhere does not move. An
 #: MP3 part costs little more than its audio (LAME runs in this process), so an MP3 is cut
 #: after every paragraph: an edit re-encodes one paragraph (after an edit of the seed with
-#: joe, 0.07 s of encoding instead of 0.16 s; the 2-hour article's cold render spent the same
-#: CPU, within the noise of two runs each). Each AAC part starts an ffmpeg: four paragraphs.
+#: joe, 0.07 s of encoding instead of 0.16 s; the 2-hour article's cold render spent 4% more
+#: CPU, within the noise of its runs, and its edit gained nothing measurable: bench/README).
+#: Each AAC part starts an ffmpeg: four paragraphs.
 MP3_PARAGRAPHS_PER_PART = 1
 AAC_PARAGRAPHS_PER_PART = 4
 
@@ -296,9 +297,8 @@ def part_ends(script: Script, pauses: Pauses, rate: int, frame: int, lead: int =
     """The sentences (numbered through the episode) after which a part ends: every chapter's
     last, a long enough paragraph's last where its text says so (content-defined, so parts
     stay the same when another part changes), and the last but one paragraph's, wherever the
-    pause after it
-    is long enough to cut in. The episode's last paragraph is a part of its own because its
-    encoding is the one that waits for the last take: a render's tail is then one
+    pause after it is long enough to cut in. The episode's last paragraph is a part of its own
+    because its encoding is the one that waits for the last take: a render's tail is then one
     paragraph's encoding, not a few paragraphs'. `lead`: the samples the encoder and decoder
     delay the audio by."""
     needed = lead + CUT_SILENCE_FRAMES * frame
