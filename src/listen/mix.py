@@ -320,14 +320,19 @@ def part_ends(script: Script, pauses: Pauses, rate: int, frame: int, lead: int =
                 continue
             if sentence.ends_paragraph or last_of_chapter:
                 last_paragraph_end = number
-            digest = hashlib.sha256(sentence.text.encode()).digest()
             if last_of_chapter or (sentence.ends_paragraph
                                    and spoken_in_paragraph >= MIN_CUT_PARAGRAPH_CHARS
-                                   and digest[0] % paragraphs_per_part == 0):  # fmt: skip
+                                   and _one_in(paragraphs_per_part, sentence.text)):  # fmt: skip
                 cuts.add(number)
     if last_paragraph_end is not None:
         cuts.add(last_paragraph_end)
     return cuts
+
+
+def _one_in(every: int, text: str) -> bool:
+    """Whether `text` is one of about one in `every` texts (by its digest, so always the same
+    for the same text)."""
+    return every == 1 or hashlib.sha256(text.encode()).digest()[0] % every == 0
 
 
 def episode_summary(takes: Sequence[TakeRef], timeline: Timeline | Span, cache: TakeCache,
