@@ -21,6 +21,7 @@ from listen.engines import base, load_engine, onnx
 from listen.engines.hibari import HibariEngine
 from listen.engines.onnx import optimized_copy_path
 from listen.engines.piper import PiperEngine
+from listen.engines.vits import CUT_REVISION, WindowedVoice
 from listen.voices import find_preset
 
 
@@ -43,14 +44,20 @@ def spoken(session: onnxruntime.InferenceSession) -> np.ndarray:
                               "scales": np.array([0.0, 1.0, 0.0], np.float32)})[0]  # fmt: skip
 
 
-def test_the_first_load_makes_the_copy_and_the_next_opens_it(model_cache: Path) -> None:
+def test_the_first_load_makes_the_parts_and_the_next_opens_them(model_cache: Path) -> None:
+    """joe is cut into its encoder and its decoder (`listen.engines.vits`), each an optimized
+    copy; the next load opens them, and they speak what the model itself does."""
     first = joe()
-    copies = list(model_cache.glob("*.onnx"))
-    assert copies == [optimized_copy_path(first.model_path)]
-    assert f"-ort{onnxruntime.__version__}-" in copies[0].name
-    assert not list(model_cache.glob(".*"))  # no temp file left beside it
+    stem = optimized_copy_path(first.model_path).stem
+    parts = sorted(p.name for p in model_cache.glob("*.onnx"))
+    assert parts == [f"{stem}-cut{CUT_REVISION}-decoder.onnx",
+                     f"{stem}-cut{CUT_REVISION}-encoder.onnx"]  # fmt: skip
+    assert f"-ort{onnxruntime.__version__}-" in stem
+    assert not list(model_cache.glob(".*"))  # no temp file or folder left beside them
     second = joe()
-    assert second.voice.session._model_path == str(copies[0])
+    assert isinstance(second.voice.session, WindowedVoice)
+    assert second.voice.session.encoder._model_path == str(model_cache / parts[1])
+    assert second.voice.session.decoder._model_path == str(model_cache / parts[0])
     original = onnxruntime.InferenceSession(str(second.model_path),
                                             providers=["CPUExecutionProvider"])  # fmt: skip
     audio = spoken(second.voice.session)
@@ -58,14 +65,29 @@ def test_the_first_load_makes_the_copy_and_the_next_opens_it(model_cache: Path) 
     assert np.array_equal(audio, spoken(original))
 
 
-def test_a_damaged_copy_is_set_aside_and_made_again(model_cache: Path) -> None:
-    copy = optimized_copy_path(joe().model_path)
-    copy.write_bytes(b"not a model")
-    engine = joe()  # opened from the model itself
-    assert engine.voice.session._model_path == str(engine.model_path)
+def test_damaged_parts_are_set_aside_and_made_again(model_cache: Path) -> None:
+    joe()
+    (encoder,) = model_cache.glob("*-encoder.onnx")
+    encoder.write_bytes(b"not a model")
+    engine = joe()  # opened whole, from the model's optimized copy
+    assert engine.voice.session._model_path == str(optimized_copy_path(engine.model_path))
     assert engine.synthesize("It still speaks.").size > 0
+    assert not encoder.exists()
+    again = joe()
+    assert isinstance(again.voice.session, WindowedVoice)
+    assert again.voice.session.encoder._model_path == str(encoder)
+    assert encoder.stat().st_size > 1_000_000
+
+
+def test_a_damaged_copy_is_set_aside_and_made_again(model_cache: Path) -> None:
+    """(The copy of a model that is not cut: heart's, or a Piper model of another make.)"""
+    model, options = joe().model_path, onnx.session_options(1)
+    copy = optimized_copy_path(model)
+    assert onnx.open_session(model, options)._model_path == str(copy)
+    copy.write_bytes(b"not a model")
+    assert onnx.open_session(model, options)._model_path == str(model)
     assert not copy.exists()
-    assert joe().voice.session._model_path == str(copy)
+    assert onnx.open_session(model, options)._model_path == str(copy)
     assert copy.stat().st_size > 1_000_000
 
 
@@ -204,7 +226,8 @@ def test_the_neural_voices_keep_no_memory_plan_per_sentence_length(model_cache: 
     piper = joe()
     hibari = load_engine(find_preset("heart", SiteConfig()))
     assert isinstance(hibari, HibariEngine)
-    for session in (piper.voice.session, hibari.tts.sess):
+    assert isinstance(piper.voice.session, WindowedVoice)
+    for session in (piper.voice.session.encoder, piper.voice.session.decoder, hibari.tts.sess):
         assert not session.get_session_options().enable_mem_pattern
         assert session._model_path == str(model_cache / Path(session._model_path).name)
     # hibari speaks through the session listen opened (its own was set aside).

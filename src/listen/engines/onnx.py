@@ -62,12 +62,12 @@ def open_session(model: Path, options: onnxruntime.SessionOptions) -> onnxruntim
     damaged file), the model itself is opened, as onnxruntime would."""
     if (copy := _copy_of(model)) is not None:
         try:
-            return _cpu_session(copy, options)
+            return cpu_session(copy, options)
         except Exception as exc:  # a damaged copy: it is made again at the next load
             log.warning("optimized copy of %s unreadable (%s); using the model", model.name, exc)
             with contextlib.suppress(OSError):
                 copy.unlink()
-    return _cpu_session(model, options)
+    return cpu_session(model, options)
 
 
 def optimized_model(model: Path) -> Path:
@@ -83,21 +83,23 @@ def _copy_of(model: Path) -> Path | None:
         copy = optimized_copy_path(model)
         if copy.is_file():
             return copy
-        _make_copy(model, copy)
+        make_optimized(model, copy)
         return copy if copy.is_file() else None
     except OSError as exc:
         log.debug("no optimized copy of %s: %s", model.name, exc)
         return None
 
 
-def _cpu_session(model: Path, options: onnxruntime.SessionOptions) -> onnxruntime.InferenceSession:
+def cpu_session(model: Path, options: onnxruntime.SessionOptions) -> onnxruntime.InferenceSession:
     import onnxruntime
 
     return onnxruntime.InferenceSession(str(model), sess_options=options,
                                         providers=["CPUExecutionProvider"])  # fmt: skip
 
 
-def _make_copy(model: Path, copy: Path) -> None:
+def make_optimized(model: Path, copy: Path) -> None:
+    """Write `copy`: `model` with the portable optimizations done. Nothing is written if that
+    fails (the model is then opened as it is, and the next load retries)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -106,7 +108,7 @@ def _make_copy(model: Path, copy: Path) -> None:
     try:
         with atomic_path(copy) as tmp:
             options.optimized_model_filepath = str(tmp)
-            _cpu_session(model, options)
+            cpu_session(model, options)
             if not tmp.stat().st_size:
                 raise OSError("onnxruntime wrote nothing")
     except Exception as exc:  # no copy: the model is opened as it is, and the next load retries

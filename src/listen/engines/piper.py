@@ -11,7 +11,8 @@ import numpy as np
 
 from listen.config import VoicePreset
 from listen.engines.base import model_digest, package_version, to_int16
-from listen.engines.onnx import open_session, session_options
+from listen.engines.onnx import cpu_session, open_session, session_options
+from listen.engines.vits import open_windowed
 from listen.errors import ListenError
 
 #: Piper reads `[[...]]` as IPA phonemes, as espeak-ng writes them.
@@ -73,7 +74,9 @@ class PiperEngine:
 
     One engine may synthesize from several threads at once: the model runs in onnxruntime
     (thread-safe, outside the GIL), and the phonemizer (espeak-ng, one global state per
-    process) is taken in turns."""
+    process) is taken in turns. A model that can be cut is run as its two parts, its decoder a
+    window at a time (`listen.engines.vits`), so that a long sentence takes no more memory than
+    a short one."""
 
     concurrent = True
 
@@ -86,7 +89,9 @@ class PiperEngine:
         config_path = Path(f"{self.model_path}.json")
         try:
             config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
-            session = open_session(self.model_path, session_options(threads))
+            options = session_options(threads)
+            session = (open_windowed(self.model_path, lambda part: cpu_session(part, options))
+                       or open_session(self.model_path, options))  # fmt: skip
         except Exception as exc:  # a corrupt model surfaces as many different exception types
             raise ListenError(
                 f"voice {preset.name!r}: cannot load model {self.model_path}: "
