@@ -24,10 +24,10 @@ import json
 import logging
 import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -170,7 +170,8 @@ class WindowedVoice:
         self.encoder, self.decoder, self.cut = encoder, decoder, cut
         self.window_frames = window_frames
 
-    def run(self, output_names: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    def run(self, output_names: Sequence[str] | None,
+            feeds: dict[str, np.ndarray]) -> list[np.ndarray]:  # fmt: skip
         (latent,) = self.encoder.run(None, feeds)
         return [self.decode(latent)]
 
@@ -186,7 +187,8 @@ class WindowedVoice:
         return pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=-1)
 
 
-def open_windowed(model: Path, open_part: Any) -> WindowedVoice | None:
+def open_windowed(model: Path, open_part: Callable[[Path], onnxruntime.InferenceSession]
+                  ) -> WindowedVoice | None:  # fmt: skip
     """`model` as a `WindowedVoice` whose parts are opened by `open_part(path)`, or None when it
     cannot be cut (then it is opened whole). The parts are made the first time, beside the
     optimized copies."""
