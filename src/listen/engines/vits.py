@@ -52,7 +52,7 @@ WINDOW_FRAMES = 256
 
 #: Operators that act on each sample alone: they change neither the rate nor the reach.
 POINTWISE = frozenset({"Add", "Sub", "Mul", "Div", "LeakyRelu", "Relu", "Tanh", "Sigmoid",
-                       "Identity", "Unsqueeze", "Squeeze", "Constant"})  # fmt: skip
+                       "Identity", "Unsqueeze", "Squeeze"})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -132,25 +132,22 @@ def decoder_reach(nodes: Sequence[onnx.NodeProto], latent: str) -> tuple[int, fl
         for name in node.output:
             reach[name] = result
         output = result
-    if output is None or output[0] < 2:
-        return None
-    return output[0], output[1]
+    return output if output is not None and output[0] >= 2 else None
 
 
 def find_cut(model: onnx.ModelProto) -> DecoderCut | None:
     """The cut of a Piper VITS model: the one tensor from outside that its decoder's nodes
     (`/dec/...`, as Piper's export names them) read, or None."""
     graph = model.graph
-    constants = {t.name for t in graph.initializer}
+    shapes = {t.name: list(t.dims) for t in graph.initializer}
     decoder = [node for node in graph.node if node.name.startswith("/dec/")]
     made_inside = {name for node in decoder for name in node.output}
     outside = {name for node in decoder for name in node.input
-               if name and name not in made_inside and name not in constants}  # fmt: skip
+               if name and name not in made_inside and name not in shapes}  # fmt: skip
     outside -= {node.output[0] for node in graph.node if node.op_type == "Constant"}
     if len(outside) != 1 or len(graph.output) < 1:
         return None
     (latent,) = outside
-    shapes = {t.name: list(t.dims) for t in graph.initializer}
     channels = {shapes[node.input[1]][1] for node in decoder if node.op_type == "Conv"
                 and node.input[0] == latent and len(shapes.get(node.input[1], [])) == 3}
     if len(channels) != 1 or (found := decoder_reach(list(graph.node), latent)) is None:
@@ -192,41 +189,41 @@ def open_windowed(model: Path, open_part: Callable[[Path], onnxruntime.Inference
     """`model` as a `WindowedVoice` whose parts are opened by `open_part(path)`, or None when it
     cannot be cut (then it is opened whole). The parts are made the first time, beside the
     optimized copies."""
-    parts = _parts_of(model)
-    if parts is None:
+    try:
+        plan_path, encoder, decoder = _part_paths(model)
+    except OSError as exc:  # a cache folder that cannot be read
+        log.debug("%s is run whole: %s", model.name, exc)
         return None
-    encoder, decoder, cut = parts
+    if (cut := _cut_of(model, plan_path, encoder, decoder)) is None:
+        return None
     try:
         return WindowedVoice(open_part(encoder), open_part(decoder), cut)
     except Exception as exc:  # damaged parts: made again at the next load
         log.warning("parts of %s unreadable (%s); using the model", model.name, exc)
-        for path in (_plan_path(model), encoder, decoder):
+        for path in (plan_path, encoder, decoder):
             with contextlib.suppress(OSError):
                 path.unlink()
         return None
 
 
-def _part_path(model: Path, part: str) -> Path:
+def _part_paths(model: Path) -> tuple[Path, Path, Path]:
+    """The plan's, the encoder's and the decoder's files, named after the optimized copy."""
     copy = copies.optimized_copy_path(model)
-    return copy.with_name(f"{copy.stem}-cut{CUT_REVISION}-{part}.onnx")
+    stem = f"{copy.stem}-cut{CUT_REVISION}"
+    return (copy.with_name(f"{stem}-plan.json"), copy.with_name(f"{stem}-encoder.onnx"),
+            copy.with_name(f"{stem}-decoder.onnx"))  # fmt: skip
 
 
-def _plan_path(model: Path) -> Path:
-    return _part_path(model, "plan").with_suffix(".json")
-
-
-def _parts_of(model: Path) -> tuple[Path, Path, DecoderCut] | None:
-    """The encoder's and decoder's files and the cut, made now if they are not there; None if
-    the model is not to be cut, or the parts cannot be had (no `onnx`, a read-only cache)."""
+def _cut_of(model: Path, plan_path: Path, encoder: Path, decoder: Path) -> DecoderCut | None:
+    """The cut, with the parts made now if the plan is not there; None if the model is not to
+    be cut, or the parts cannot be had (no `onnx`, a read-only cache)."""
     try:
-        plan_path = _plan_path(model)
-        encoder, decoder = _part_path(model, "encoder"), _part_path(model, "decoder")
         if not plan_path.is_file():
             _make_parts(model, plan_path, encoder, decoder)
         plan = json.loads(plan_path.read_text("utf-8"))
         if not plan.get("cut") or not (encoder.is_file() and decoder.is_file()):
             return None
-        return encoder, decoder, DecoderCut(**plan["cut"])
+        return DecoderCut(**plan["cut"])
     except (OSError, ValueError, TypeError) as exc:
         log.debug("%s is run whole: %s", model.name, exc)
         return None
