@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import wave
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -102,6 +103,36 @@ def test_truncated_take_is_detected_and_redone(tmp_path: Path, counting: VoicePr
     (again,) = synthesize_all(["A sentence that gets damaged."], counting, cache, jobs=1)
     assert engine_calls() == ["A sentence that gets damaged."]
     assert np.array_equal(cache.read(again), good)
+
+
+def test_a_take_is_found_by_its_header_as_wave_reads_it(tmp_path: Path,
+                                                       counting: VoicePreset) -> None:  # fmt: skip
+    cache = TakeCache(tmp_path)
+    (ref,) = synthesize_all(["A sentence to look up."], counting, cache, jobs=1)
+    with wave.open(str(cache.path(ref.key)), "rb") as wav:
+        assert (ref.samples, ref.sample_rate) == (wav.getnframes(), wav.getframerate())
+    os.utime(cache.path(ref.key), (1_000_000, 1_000_000))
+    assert cache.lookup(ref.key) == ref
+    assert cache.path(ref.key).stat().st_mtime > 1_000_000  # a lookup marks it as recently used
+
+
+@pytest.mark.parametrize("channels, width", [(2, 2), (1, 1), (1, 3)])
+def test_a_take_of_another_layout_counts_as_missing(tmp_path: Path, counting: VoicePreset,
+                                                    channels: int, width: int) -> None:  # fmt: skip
+    """A file at a take's place that listen did not write (stereo, 8 or 24 bits) is made
+    again, not read as 16-bit mono."""
+    cache = TakeCache(tmp_path)
+    (ref,) = synthesize_all(["A sentence in another layout."], counting, cache, jobs=1)
+    with wave.open(str(cache.path(ref.key)), "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(width)
+        wav.setframerate(ref.sample_rate)
+        wav.writeframes(b"\1" * channels * width * 4000)
+    assert cache.lookup(ref.key) is None
+    reset_calls()
+    (again,) = synthesize_all(["A sentence in another layout."], counting, cache, jobs=1)
+    assert engine_calls() == ["A sentence in another layout."]
+    assert again == ref and cache.lookup(ref.key) == ref
 
 
 def test_damaged_loudness_summary_is_rebuilt(tmp_path: Path, counting: VoicePreset) -> None:

