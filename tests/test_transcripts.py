@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import itertools
 import json
+import textwrap
 from pathlib import Path
 
+import hypothesis.strategies as st
 import lxml.html
 import srt
 import webvtt
 from helpers import Rendered
+from hypothesis import given, settings
 from lxml import etree
 
 from listen.mix import TimedChapter, TimedSentence
@@ -78,6 +81,39 @@ def test_balanced_lines_keep_every_word_whole() -> None:
             lines = wrap(text, width)
             assert " ".join(lines).split() == text.split(), (text, width, lines)
             assert all(len(line) <= width for line in lines), (text, width, lines)
+
+
+def wrap_by_search(text: str, width: int) -> list[str]:
+    """Balanced lines as they were first found: textwrap at every narrower width in turn."""
+    lines = textwrap.wrap(text, width, break_on_hyphens=False)
+    if len(lines) == 2:
+        for narrower in range(len(text) // 2, width):
+            balanced = textwrap.wrap(text, narrower, break_on_hyphens=False,
+                                     break_long_words=False)  # fmt: skip
+            if len(balanced) == 2 and max(map(len, balanced)) <= width:
+                return balanced
+    return lines
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    words=st.lists(st.text(st.sampled_from("ab é-\xa0\t"), min_size=0, max_size=14),
+                   min_size=1, max_size=14),
+    width=st.integers(4, 70),
+)
+def test_balanced_lines_are_the_ones_the_search_finds(words: list[str], width: int) -> None:
+    """The balanced break worked out at once is the one trying every width finds, for any
+    text: single spaces or not, tabs, no-break spaces, words longer than half the text."""
+    text = " ".join(words)
+    assert wrap(text, width) == wrap_by_search(text, width), (text, width)
+
+
+def test_balanced_lines_of_sentences_are_the_ones_the_search_finds() -> None:
+    words = LONG.split()
+    for width in (20, 32, 42, 60):
+        for start, end in itertools.combinations(range(len(words) + 1), 2):
+            text = " ".join(words[start:end])
+            assert wrap(text, width) == wrap_by_search(text, width), (text, width)
 
 
 def test_a_heading_read_as_two_sentences_is_shown_once() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import html
+import itertools
 import json
 import re
 import textwrap
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 LINE_CHARS = 60
 CUE_LINES = 2
 #: Where a sentence too long for one cue may be split: after a clause's punctuation.
+#: What `textwrap` wraps at, besides the space.
+_WRAP_SPACE = re.compile(r"[\t\n\x0b\x0c\r]")
 _CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+|\s+(?=[—–]\s)")
 HEADING_KINDS = ("title", "heading")
 TRANSCRIPT_JSON_VERSION = "1.0.0"
@@ -100,6 +103,8 @@ def wrap(text: str, width: int = LINE_CHARS) -> list[str]:
 @functools.lru_cache(maxsize=8192)
 def _balanced_lines(text: str, width: int) -> tuple[str, ...]:
     lines = textwrap.wrap(text, width, break_on_hyphens=False)
+    if len(lines) == 2 and (balanced := _two_balanced_lines(text)) is not None:
+        return balanced
     if len(lines) == 2:
         for narrower in range(len(text) // 2, width):
             # Never a word broken to fill a line: at 11 textwrap makes "distinct negotiations"
@@ -109,6 +114,23 @@ def _balanced_lines(text: str, width: int) -> tuple[str, ...]:
             if len(balanced) == 2 and max(map(len, balanced)) <= width:
                 return tuple(balanced)
     return tuple(lines)
+
+
+def _two_balanced_lines(text: str) -> tuple[str, str] | None:
+    """What `_balanced_lines` finds by wrapping `text` at every narrower width from half its
+    length up, worked out at once, for text whose words are one space apart and no longer
+    than half of it (else None): the narrowest width that still wraps to two lines is the
+    shortest longer line of any break between words, and wrapping at it breaks after the
+    last word that fits."""
+    words = text.split(" ")
+    if len(words) < 2 or any(not word or _WRAP_SPACE.search(word) for word in words):
+        return None
+    if max(map(len, words)) > len(text) // 2:
+        return None
+    ends = list(itertools.accumulate(len(word) + 1 for word in words[:-1]))  # after each word
+    narrowest = min(max(end - 1, len(text) - end) for end in ends)
+    end = max(end for end in ends if end - 1 <= narrowest)
+    return text[: end - 1], text[end:]
 
 
 def pieces(text: str, max_lines: int = CUE_LINES, width: int = LINE_CHARS) -> list[str]:
