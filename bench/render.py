@@ -4,7 +4,10 @@ For each voice, on the same article text:
   bare   the spoken sentences synthesized one by one in one process pinned to one core
          (`taskset -c 0`), model already loaded: Piper's `PiperVoice.synthesize` with
          normalize_audio off, hibari's `Hibari(threads=1)(text)`, or the system voice's
-         engine; the floor, and the voice's speed per core
+         engine; the voice's speed per core, and what the cold render's target is a ratio of
+  floor  the same on every core at once: a pinned process per core, each given a share of
+         the sentences (balanced by length), timed to the last one's end; what a render on
+         those cores could take at best
   cold   `listen render` with an empty take cache, default --jobs (all cores); what is made
          once per machine (a neural model's optimized copy) is made before, and timed apart
   edit   `listen render` after one paragraph's text changed
@@ -176,6 +179,41 @@ def bare(page: Path, voice: str, one_thread: bool = True) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
+def bare_floor(page: Path, voice: str) -> float:
+    """Seconds for the bare synthesis on every core at once: a child pinned to each core with
+    its share of the sentences, all started together (each times its own share, from after
+    its model loads: the slowest share is the floor)."""
+    cores = sorted(os.sched_getaffinity(0))
+    children = [
+        subprocess.Popen(["taskset", "-c", str(core), sys.executable, __file__, "--bare",
+                          str(page), voice, "1", "--share", f"{n}/{len(cores)}"],
+                         stdout=subprocess.PIPE, text=True)
+        for n, core in enumerate(cores)
+    ]
+    times = []
+    for child in children:
+        out, _ = child.communicate()
+        if child.returncode != 0:
+            raise SystemExit(f"the bare synthesis on core {cores[len(times)]} failed")
+        times.append(float(out.strip().splitlines()[-1]))
+    return max(times)
+
+
+def share_of(texts: list[str], share: str | None) -> list[str]:
+    """Share "n/N" of `texts`: the longest given first to the share with the fewest letters,
+    so that the N shares take about as long as each other."""
+    if not share:
+        return texts
+    number, shares = map(int, share.split("/"))
+    letters, mine = [0] * shares, []
+    for text in sorted(texts, key=len, reverse=True):
+        emptiest = letters.index(min(letters))
+        letters[emptiest] += len(text)
+        if emptiest == number:
+            mine.append(text)
+    return mine
+
+
 def _one_thread_session(model):  # type: ignore[no-untyped-def]
     import onnxruntime
 
@@ -187,14 +225,16 @@ def _one_thread_session(model):  # type: ignore[no-untyped-def]
                                         providers=["CPUExecutionProvider"])  # fmt: skip
 
 
-def bare_synthesis(page: Path, voice: str, one_thread: bool = True) -> float:
-    """Runs in the pinned child: load the voice, then time synthesizing every sentence."""
+def bare_synthesis(page: Path, voice: str, one_thread: bool = True,
+                   share: str | None = None) -> float:  # fmt: skip
+    """Runs in the pinned child: load the voice, then time synthesizing every sentence (or
+    this child's `share` of them)."""
     from listen.config import find_preset, load_config
     from listen.pipeline import script_page
 
     config = load_config(CONFIG)
     preset = find_preset(voice, config)
-    texts = [s.spoken for s in script_page(page, config).sentences]
+    texts = share_of([s.spoken for s in script_page(page, config).sentences], share)
     if preset.engine == "piper":
         from piper import PiperVoice
         from piper.config import SynthesisConfig
@@ -289,6 +329,7 @@ def bench_voice(voice: str, page: Path, long_page: Path | None, work: Path,
                 fmt: str = "mp3") -> None:  # fmt: skip
     cache = work / f"cache-{voice}"
     baseline = bare(page, voice)
+    floor = bare_floor(page, voice)
     escaped = bare(page, voice, one_thread=False) if voice_engine(voice) == "piper" else None
     loading = first_load(voice, work / f"first-load-{voice}")
     cold = render(page, work / f"out-{voice}", voice, cache, fmt)
@@ -301,6 +342,9 @@ def bench_voice(voice: str, page: Path, long_page: Path | None, work: Path,
           f"{'CPU s':>9}")  # fmt: skip
     speed = cold.audio_seconds / baseline
     print(f"{'bare synthesis (1 core)':<28}{baseline:>10.2f}{speed:>14.1f}{speed:>10.1f}")
+    speed = cold.audio_seconds / floor
+    print(f"{f'bare, {cores} cores (floor)':<28}{floor:>10.2f}{speed:>14.1f}"
+          f"{speed / cores:>10.1f}")  # fmt: skip
     print(f"{'load the voice (first time)':<28}{loading:>10.2f}   (a fresh process, one word; "
           "makes the model copies, once per machine)")  # fmt: skip
     if escaped is not None:
@@ -311,7 +355,8 @@ def bench_voice(voice: str, page: Path, long_page: Path | None, work: Path,
         speed = run.audio_seconds / run.seconds
         print(f"{name:<28}{run.seconds:>10.2f}{speed:>14.1f}{speed / cores:>10.1f}"
               f"{run.peak_rss_mb:>14.0f}{run.cpu_seconds:>9.2f}")  # fmt: skip
-    print(f"cold / bare  = {cold.seconds / baseline:.2f}   (target <= 0.55 for the neural voices)")
+    print(f"cold / bare  = {cold.seconds / baseline:.2f}   (target <= 0.55 for the neural voices; "
+          f"the floor on {cores} cores: {floor / baseline:.2f})")  # fmt: skip
     print(f"edit / cold  = {edited.seconds / cold.seconds:.2f}   (target <= 0.08; CPU time "
           f"{edited.cpu_seconds / cold.cpu_seconds:.2f})")  # fmt: skip
     print(f"warm / cold  = {warm.seconds / cold.seconds:.2f}   (warm {warm.seconds:.2f} s; "
@@ -344,9 +389,11 @@ def main() -> None:
     parser.add_argument("--format", choices=("mp3", "m4a"), default="mp3",
                         help="the episodes' audio format (the renders', not the baseline's)")
     parser.add_argument("--bare", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--share", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
-        print(f"{bare_synthesis(Path(args.bare[0]), args.bare[1], args.bare[2] == '1'):.4f}")
+        seconds = bare_synthesis(Path(args.bare[0]), args.bare[1], args.bare[2] == "1", args.share)
+        print(f"{seconds:.4f}")
         return
     with tempfile.TemporaryDirectory(prefix="listen-bench-") as tmp:
         work = Path(tmp)
