@@ -34,9 +34,9 @@ if TYPE_CHECKING:
 #: A caption line's length, and how many lines a cue has at most (the usual subtitle rules).
 LINE_CHARS = 60
 CUE_LINES = 2
-#: Where a sentence too long for one cue may be split: after a clause's punctuation.
 #: What `textwrap` wraps at, besides the space.
 _WRAP_SPACE = re.compile(r"[\t\n\x0b\x0c\r]")
+#: Where a sentence too long for one cue may be split: after a clause's punctuation.
 _CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+|\s+(?=[—–]\s)")
 HEADING_KINDS = ("title", "heading")
 TRANSCRIPT_JSON_VERSION = "1.0.0"
