@@ -148,6 +148,48 @@ def test_a_stopped_render_leaves_no_process_behind(
     tree.wait_until_gone()
 
 
+def open_files(pid: int) -> list[str]:
+    try:
+        return [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    except OSError:  # (it ended, or a descriptor closed while being read)
+        return []
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_render_stopped_while_its_voice_loads_ends_as_terminated(tmp_path: Path) -> None:
+    """SIGTERM while onnxruntime is opening joe's model (in the synthesis thread): status 143
+    and one line, as at any other moment, not an abort in the library's teardown under the
+    load (which it was, 5 times in 6), and no process left."""
+    from listen.config import SiteConfig
+    from listen.engines import load_engine
+    from listen.voices import find_preset
+
+    cache = tmp_path / "cache"
+    env = {**os.environ, "LISTEN_CACHE_DIR": str(cache)}
+    with pytest.MonkeyPatch.context() as patch:  # the model's parts are made once, here
+        patch.setenv("LISTEN_CACHE_DIR", str(cache))
+        load_engine(find_preset("joe", SiteConfig()))
+    for attempt in range(3):
+        out = tmp_path / f"public-{attempt}"
+        command = [sys.executable, "-m", "listen", "render", str(SEED), "--out", str(out),
+                   "--voice", "joe", "--quiet"]  # fmt: skip
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE)  # fmt: skip
+        tree = ProcessTree(process.pid)
+        deadline = time.monotonic() + 120  # only a hang fails this: no time is asserted
+        while not any("cut1-encoder" in name for name in open_files(process.pid)):
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, "the model was never opened"
+            time.sleep(0.002)
+        tree.scan()
+        process.send_signal(signal.SIGTERM)
+        stderr = process.communicate()[1].decode()
+        assert process.returncode == 143 and stderr.strip() == "error: terminated", stderr
+        assert not [p for p in out.rglob("*") if p.is_file() and p.name.endswith(".tmp")]
+        assert_whole(out)
+        tree.wait_until_gone()
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_a_stopped_say_leaves_nothing_behind(tmp_path: Path, how: signal.Signals) -> None:

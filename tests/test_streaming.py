@@ -17,6 +17,7 @@ from helpers import CONFIG, SEED
 from listen import synthesize
 from listen.cache import TakeCache
 from listen.config import SiteConfig, VoicePreset, find_preset, load_config
+from listen.errors import ListenError
 from listen.mix import mix, part_ranges
 from listen.mp3 import frame_samples
 from listen.pipeline import script_page
@@ -154,3 +155,22 @@ def test_an_assistant_makes_takes_from_the_end_until_it_meets_the_render(
     alone = synthesize_all(texts, tone, TakeCache(tmp_path / "alone"), jobs=1)
     assert [r.samples for r in refs] == [r.samples for r in alone]
     synthesize._local_engine.cache_clear()
+
+
+def test_a_closed_stream_waits_until_its_synthesis_has_ended() -> None:
+    """`close` returns once the synthesis thread has noticed the stop and ended (it may have
+    been inside a model's native code, under which the process must not exit)."""
+    stream = TakeStream(["a", "b"])
+    ended: list[bool] = []
+
+    def synthesis() -> None:
+        stream.stopped.wait()
+        time.sleep(0.3)  # the take being spoken when the stop came
+        ended.append(True)
+        stream.finish(ListenError("the synthesis was stopped"))
+
+    worker = threading.Thread(target=synthesis)
+    worker.start()
+    stream.close()
+    assert ended == [True]
+    worker.join()

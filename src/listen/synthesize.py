@@ -325,6 +325,10 @@ def _synthesize_here(todo: Sequence[tuple[str, str]], preset: VoicePreset, cache
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+#: How long a stopped synthesis is waited for (see `TakeStream.close`); only a hang takes it.
+CLOSE_WAIT_SECONDS = 10.0
+
+
 class TakeStream:
     """A batch's takes, made in a background thread and handed out in the units' order as
     they come in, so that an episode's first parts are mixed and encoded while the rest is
@@ -389,11 +393,18 @@ class TakeStream:
             self._changed.notify_all()
 
     def close(self) -> None:
+        """Stop the synthesis, and wait (up to CLOSE_WAIT_SECONDS) until it has ended: a
+        thread of it may be inside a voice's native code (onnxruntime opening the model, or
+        speaking a take), and a process that exits under it aborts instead (SIGTERM while joe
+        loaded ended by SIGABRT or SIGSEGV 5 times in 6, not with status 143). The take being
+        spoken is the longest wait, about a second."""
         self.stopped.set()
         with self._changed:
             pools = list(self._pools)
         for pool in pools:
             stop_pool(pool)
+        with self._changed:
+            self._changed.wait_for(lambda: self._finished, timeout=CLOSE_WAIT_SECONDS)
 
 
 class StreamView(Sequence[TakeRef]):
