@@ -9,6 +9,7 @@ import itertools
 import json
 import math
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +126,66 @@ def test_the_context_worked_out_is_what_the_same_samples_need(model_cache: Path)
     assert not np.allclose(short.decode(latent), whole, atol=1 / 32767)
 
 
+class ThreadedDecoder(CountedDecoder):
+    """The decoder's session, with the frames and the thread of every run kept."""
+
+    def __init__(self, session: onnxruntime.InferenceSession) -> None:
+        super().__init__(session)
+        self.threads: set[int] = set()
+
+    def run(self, names, feeds):  # type: ignore[no-untyped-def]
+        self.threads.add(threading.get_ident())
+        return super().run(names, feeds)
+
+
+@pytest.mark.parametrize("frames, windows", [(20, 1), (234, 2), (731, 4)])
+def test_one_sentence_on_idle_cores_is_decoded_windows_side_by_side(
+        model_cache: Path, frames: int, windows: int) -> None:  # fmt: skip
+    """An edit's single sentence on two cores: its windows are decoded two at a time, from the
+    same one-thread sessions, into the whole decode's very samples; a sentence too short to
+    share stays one window."""
+    windowed = joe().voice.session
+    cut = windowed.cut
+    latent = np.random.default_rng(frames).standard_normal((1, cut.channels, frames))
+    latent = latent.astype(np.float32)
+    (whole,) = windowed.decoder.run(None, {cut.latent: latent})
+    two = windowed.sharing(2)
+    assert (two.encoder, two.decoder, two.parallel) == (windowed.encoder, windowed.decoder, 2)
+    counted = two.decoder = ThreadedDecoder(two.decoder)
+    assert np.array_equal(two.decode(latent), whole)
+    assert len(counted.frames) == windows
+    spoken = two.windows(frames)  # (decoded in whatever order the threads took them)
+    assert sorted(counted.frames) == sorted(w.stop - w.start + w.before + w.after for w in spoken)
+    assert all(frames // windows <= w.stop - w.start <= -(-frames // windows) for w in spoken)
+    # Two at a time: on two threads of the voice's own, the caller waiting.
+    assert len(counted.threads) == min(windows, 2)
+    assert threading.get_ident() not in counted.threads or windows == 1
+
+
+def test_engines_for_any_threads_share_one_model(model_cache: Path) -> None:
+    """A render's engine (one core a call) and an edit's (two cores for its one sentence) are
+    one model: the second is made from the first without loading it again, and takes turns at
+    the phonemizer with it."""
+    from listen import synthesize
+
+    synthesize._local_engine.cache_clear()
+    try:
+        preset = find_preset("joe", SiteConfig())
+        one = synthesize._local_engine(preset, 1)
+        two = synthesize._local_engine(preset, 2)
+        assert isinstance(one, PiperEngine) and isinstance(two, PiperEngine)
+        assert two.voice.session.encoder is one.voice.session.encoder
+        assert two.voice.session.decoder is one.voice.session.decoder
+        assert (one.voice.session.parallel, two.voice.session.parallel) == (1, 2)
+        assert two._phonemizer_turn is one._phonemizer_turn
+        assert synthesize._local_engine(preset, 2) is two
+        for session in (one.voice.session.encoder, one.voice.session.decoder):
+            assert session.get_session_options().intra_op_num_threads == 1
+        assert two.synthesize("A sentence spoken on two cores.").size > 22050
+    finally:
+        synthesize._local_engine.cache_clear()
+
+
 def test_without_onnx_the_model_is_run_whole(model_cache: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     monkeypatch.setitem(sys.modules, "onnx", None)  # (import onnx raises ImportError)
@@ -132,6 +193,10 @@ def test_without_onnx_the_model_is_run_whole(model_cache: Path,
     assert isinstance(engine.voice.session, onnxruntime.InferenceSession)
     assert engine.synthesize("Spoken all the same.").size > 0
     assert not list(model_cache.glob("*-plan.json"))  # cut at a later load, with onnx back
+    # A session's threads are fixed when it opens: an engine of two threads is loaded anew.
+    assert engine.with_threads(2) is None
+    two = load_engine(find_preset("joe", SiteConfig()), threads=2)
+    assert two.voice.session.get_session_options().intra_op_num_threads == 2
 
 
 # A model of another make: a toy "VITS" (embedding, then a decoder that upsamples by 4) with

@@ -15,6 +15,7 @@ import functools
 import math
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -192,10 +193,45 @@ def take_identity(preset: VoicePreset, sample_rate: int | None = None) -> dict[s
     return {**identity, "resampled_to": sample_rate}
 
 
-@functools.lru_cache(maxsize=4)
-def _local_engine(preset: VoicePreset, threads: int) -> Engine:
-    """An engine in this process, kept for the next render (a CMS calls render repeatedly)."""
-    return load_engine(preset, threads=threads)
+class _Engines:
+    """This process's engines, kept for the next render (a CMS calls render repeatedly); of
+    more than `size`, the least recently used is dropped. `engines(preset, threads)` is the
+    preset's engine for calls of `threads` cores. One is loaded at a time (a second caller
+    waits for it rather than load the model twice), and one for another number of threads is
+    made from an engine of the same preset already loaded where the engine can
+    (`with_threads`: a Piper voice's one model serves a cold render's threads and an edit's
+    single sentence alike)."""
+
+    def __init__(self, size: int = 4) -> None:
+        self._engines: OrderedDict[tuple[VoicePreset, int], Engine] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def __call__(self, preset: VoicePreset, threads: int) -> Engine:
+        key = (preset, threads)
+        with self._lock:
+            engine = self._engines.get(key)
+            if engine is None:
+                engine = self._shared(preset, threads) or load_engine(preset, threads=threads)
+            self._engines[key] = engine
+            self._engines.move_to_end(key)
+            while len(self._engines) > self._size:
+                self._engines.popitem(last=False)
+            return engine
+
+    def _shared(self, preset: VoicePreset, threads: int) -> Engine | None:
+        for (loaded, _), engine in reversed(self._engines.items()):
+            with_threads = getattr(engine, "with_threads", None)
+            if loaded == preset and with_threads is not None:
+                return with_threads(threads)
+        return None
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._engines.clear()
+
+
+_local_engine = _Engines()
 
 
 def synthesize_all(
@@ -299,9 +335,10 @@ def _synthesize_here(todo: Sequence[tuple[str, str]], preset: VoicePreset, cache
                      ) -> Iterator[tuple[TakeRef, bool]]:  # fmt: skip
     """Takes made in this process, in order, each with whether it was found in the cache
     instead (made meanwhile by another process: a queue worker's `assist`). Threads share one
-    engine: a thread per core for a concurrent engine (each call on one core; a model's own
-    threads only when there is less than a call per core to make), else two taking turns at
-    the engine (one for `jobs=1`)."""
+    engine: a thread per core for a concurrent engine (each call on one core; when there is
+    less than a call per core to make, calls of every core: a Piper voice's decoder windows
+    side by side, another model's own threads), else two taking turns at the engine (one for
+    `jobs=1`)."""
     concurrent = is_concurrent(preset)
     threads = min(jobs if concurrent else min(jobs, 2), len(todo))  # --jobs 1: one core
     engine = _local_engine(preset, 1 if concurrent and threads == jobs else jobs)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from listen.config import VoicePreset
 from listen.engines.base import model_digest, package_version, to_int16
 from listen.engines.onnx import cpu_session, open_session, session_options
-from listen.engines.vits import open_windowed
+from listen.engines.vits import WindowedVoice, open_windowed
 from listen.errors import ListenError
+
+if TYPE_CHECKING:
+    from piper import PiperVoice
 
 #: Piper reads `[[...]]` as IPA phonemes, as espeak-ng writes them.
 PHONEMES = "ipa"
@@ -76,12 +81,16 @@ class PiperEngine:
     (thread-safe, outside the GIL), and the phonemizer (espeak-ng, one global state per
     process) is taken in turns. A model that can be cut is run as its two parts, its decoder a
     window at a time (`listen.engines.vits`), so that a long sentence takes no more memory than
-    a short one."""
+    a short one.
+
+    `threads` is how many cores one call may use. A cut model's sessions have one thread each
+    whatever it is, and a call spreads a sentence's decoder windows over `threads` threads, so
+    engines for any number of threads can share one model (`with_threads`); a model run whole
+    gets a session of `threads` onnxruntime threads."""
 
     concurrent = True
 
     def __init__(self, preset: VoicePreset, threads: int = 1) -> None:
-        from piper import PiperVoice
         from piper.config import PiperConfig, SynthesisConfig
 
         self.preset = preset
@@ -89,18 +98,34 @@ class PiperEngine:
         config_path = Path(f"{self.model_path}.json")
         try:
             config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
-            options = session_options(threads)
-            session = (open_windowed(self.model_path, lambda part: cpu_session(part, options))
-                       or open_session(self.model_path, options))  # fmt: skip
+            one_thread = session_options(1)
+            windowed = open_windowed(self.model_path, lambda part: cpu_session(part, one_thread))
+            session = (windowed.sharing(threads) if windowed is not None
+                       else open_session(self.model_path, session_options(threads)))  # fmt: skip
         except Exception as exc:  # a corrupt model surfaces as many different exception types
             raise ListenError(
                 f"voice {preset.name!r}: cannot load model {self.model_path}: "
                 f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
             ) from None
-        self.voice = PiperVoice(session=session, config=config)
+        self.voice = self._voice(session, config)
         self.sample_rate = config.sample_rate
         self.syn_config = SynthesisConfig(length_scale=1.0 / preset.rate, normalize_audio=False)
         self._phonemizer_turn = threading.Lock()
+
+    @staticmethod
+    def _voice(session: object, config: object) -> PiperVoice:
+        from piper import PiperVoice
+
+        return PiperVoice(session=session, config=config)  # type: ignore[arg-type]
+
+    def with_threads(self, threads: int) -> PiperEngine | None:
+        """This engine for calls of `threads` cores, on the same model (no second load), or
+        None when its model is run whole (a session's threads are fixed when it opens)."""
+        if not isinstance(session := self.voice.session, WindowedVoice):
+            return None
+        engine = copy.copy(self)  # the phonemizer's turn too: espeak-ng is one per process
+        engine.voice = self._voice(session.sharing(threads), self.voice.config)
+        return engine
 
     def identity(self) -> dict[str, str | float]:
         return piper_identity(self.preset, self.model_path)

@@ -25,6 +25,7 @@ import logging
 import math
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,6 +50,14 @@ CUT_REVISION = 1
 #: CPU time 0-6% more with 256, the same with 384 (windows of long sentences fit the caches
 #: better than the whole does, which pays for their context).
 WINDOW_FRAMES = 256
+
+#: The shortest window a sentence is cut into so that its windows can be decoded at once on
+#: idle cores: each window decodes 2 x 13 frames of context besides its own, so windows much
+#: shorter cost more than the second core gives. Measured with joe (every third unit of the
+#: seed, one at a time on two cores): 4.04-4.26 s with windows of at least 32 or 64 frames on
+#: two threads, against 4.10-4.94 s for whole sentences on a session of two onnxruntime
+#: threads.
+MIN_PARALLEL_FRAMES = 32
 
 #: Operators that act on each sample alone: they change neither the rate nor the reach.
 POINTWISE = frozenset({"Add", "Sub", "Mul", "Div", "LeakyRelu", "Relu", "Tanh", "Sigmoid",
@@ -159,28 +168,58 @@ def find_cut(model: onnx.ModelProto) -> DecoderCut | None:
 class WindowedVoice:
     """A session-like pair for `piper.PiperVoice`: `run` gives what the whole model's session
     gives for its audio output, made by the encoder part once and the decoder part a window at a
-    time. Safe to run from several threads at once, as its two sessions are."""
+    time. Safe to run from several threads at once, as its two sessions are.
+
+    With `parallel` above 1, one sentence's windows are decoded that many at a time (each on
+    its own thread; onnxruntime runs outside the GIL), a sentence too short for two windows cut
+    into shorter ones: what a single sentence to speak on idle cores needs, from the same
+    one-thread sessions that several sentences at once use (`sharing`)."""
 
     def __init__(self, encoder: onnxruntime.InferenceSession,
                  decoder: onnxruntime.InferenceSession, cut: DecoderCut,
-                 window_frames: int = WINDOW_FRAMES) -> None:  # fmt: skip
+                 window_frames: int = WINDOW_FRAMES, parallel: int = 1) -> None:  # fmt: skip
         self.encoder, self.decoder, self.cut = encoder, decoder, cut
         self.window_frames = window_frames
+        self.parallel = max(1, parallel)
+        self._pool = (ThreadPoolExecutor(self.parallel, thread_name_prefix="listen-decoder")
+                      if self.parallel > 1 else None)  # fmt: skip
+
+    def sharing(self, parallel: int) -> WindowedVoice:
+        """This voice's sessions, decoding `parallel` windows of a sentence at a time."""
+        return WindowedVoice(self.encoder, self.decoder, self.cut, self.window_frames, parallel)
 
     def run(self, output_names: Sequence[str] | None,
             feeds: dict[str, np.ndarray]) -> list[np.ndarray]:  # fmt: skip
         (latent,) = self.encoder.run(None, feeds)
         return [self.decode(latent)]
 
+    def windows(self, frames: int) -> list[Window]:
+        """The windows a sentence of `frames` frames is decoded in: at most `window_frames`
+        each, and with `parallel`, a multiple of `parallel` in number, but none shorter than
+        MIN_PARALLEL_FRAMES (its context would cost more than sharing the work saves)."""
+        size = self.window_frames
+        if self.parallel > 1 and frames:
+            count = -(-math.ceil(frames / size) // self.parallel) * self.parallel
+            count = min(count, max(1, frames // MIN_PARALLEL_FRAMES))
+            size = math.ceil(frames / count)
+        return frame_windows(frames, self.cut.context, size)
+
     def decode(self, latent: np.ndarray) -> np.ndarray:
         """The audio of `latent` (1, channels, frames): its windows' audio, joined in time."""
-        hop, pieces = self.cut.hop, []
-        for window in frame_windows(latent.shape[-1], self.cut.context, self.window_frames):
+        hop = self.cut.hop
+
+        def speak(window: Window) -> np.ndarray:
             frames = np.ascontiguousarray(latent[..., window.start - window.before:
                                                  window.stop + window.after])  # fmt: skip
             (audio,) = self.decoder.run(None, {self.cut.latent: frames})
-            pieces.append(audio[..., window.before * hop: (window.before + window.stop
-                                                          - window.start) * hop])  # fmt: skip
+            return audio[..., window.before * hop: (window.before + window.stop
+                                                   - window.start) * hop]  # fmt: skip
+
+        windows = self.windows(latent.shape[-1])
+        if self._pool is None or len(windows) == 1:
+            pieces = [speak(window) for window in windows]
+        else:
+            pieces = list(self._pool.map(speak, windows))
         return pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=-1)
 
 
