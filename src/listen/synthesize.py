@@ -195,7 +195,7 @@ def take_identity(preset: VoicePreset, sample_rate: int | None = None) -> dict[s
 
 class _Engines:
     """This process's engines, kept for the next render (a CMS calls render repeatedly); of
-    more than `size`, the least recently used is dropped. `engines(preset, threads)` is the
+    more than `size`, the least recently used is dropped. Called with (preset, threads): the
     preset's engine for calls of `threads` cores. One is loaded at a time (a second caller
     waits for it rather than load the model twice), and one for another number of threads is
     made from an engine of the same preset already loaded where the engine can
