@@ -115,6 +115,27 @@ def test_heart_speaks_the_same_samples_from_its_copy(
     assert np.array_equal(with_copy.synthesize(text), without.synthesize(text))
 
 
+def test_heart_for_more_threads_shares_its_g2p(model_cache: Path) -> None:
+    """An edit's hibari engine (two cores for its one sentence), made from a render's: its own
+    session of two threads, the same G2P (what loading a hibari voice costs) and the same
+    turns at it; the samples of an engine loaded for two threads."""
+    from listen import synthesize
+
+    synthesize._local_engine.cache_clear()
+    try:
+        preset = find_preset("heart", SiteConfig())
+        one = synthesize._local_engine(preset, 1)
+        two = synthesize._local_engine(preset, 2)
+        assert isinstance(one, HibariEngine) and isinstance(two, HibariEngine)
+        assert two.tts.g2p is one.tts.g2p and two._g2p_turn is one._g2p_turn
+        assert two.tts.sess is not one.tts.sess
+        assert [e.tts.sess.get_session_options().intra_op_num_threads for e in (one, two)] == [1, 2]
+        text = "The council met on Tuesday to vote on the new budget."
+        assert np.array_equal(two.synthesize(text), HibariEngine(preset, 2).synthesize(text))
+    finally:
+        synthesize._local_engine.cache_clear()
+
+
 def test_a_cache_that_cannot_be_read_falls_back_to_the_model(
     monkeypatch: pytest.MonkeyPatch, model_cache: Path
 ) -> None:

@@ -10,6 +10,7 @@ sentence splitter, which breaks at "Jan. 5", is bypassed, as Piper's is.
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from pathlib import Path
@@ -167,6 +168,16 @@ class HibariEngine:
             ) from None
         self.sample_rate = int(self.tts.sample_rate)
         self._g2p_turn = threading.Lock()
+
+    def with_threads(self, threads: int) -> HibariEngine:
+        """This engine for calls of `threads` cores: a session of that many threads (0.03 s from
+        the optimized copy), the same G2P (its data, loaded once, is most of what a hibari
+        voice costs to load: 0.14 s and about 97 MB) and the same turns at it."""
+        self.tts.g2p  # noqa: B018 (hibari loads it at first use: loaded here, it is shared)
+        engine = copy.copy(self)
+        engine.tts = copy.copy(self.tts)
+        engine.tts.sess = open_session(self.model_path, session_options(threads))
+        return engine
 
     def identity(self) -> dict[str, str | float]:
         return hibari_identity(self.preset, self.model_path)
