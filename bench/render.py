@@ -12,6 +12,9 @@ For each voice, on the same article text:
          once per machine (a neural model's optimized copy) is made before, and timed apart
   edit   `listen render` after one paragraph's text changed
   warm   `listen render` with nothing changed
+  resident  the cold render and the edit's again, by one process calling
+         `listen.pipeline.render` twice, as a CMS integration or `listen api` does (the voice
+         stays loaded between its renders)
   memory peak RSS of the whole process tree (summed over the render and its workers, sampled
          every 20 ms) for the article and for a longer one (--scale times the sections)
 
@@ -93,6 +96,35 @@ def first_load(voice: str, cache: Path) -> float:
                    env={**user_environment(), "LISTEN_CACHE_DIR": str(cache)},
                    check=True)  # fmt: skip
     return time.perf_counter() - start
+
+
+def resident(page: Path, edited: Path, voice: str, work: Path,
+             fmt: str = "mp3") -> tuple[float, float]:  # fmt: skip
+    """A cold render and then an edit's, by one process calling `listen.pipeline.render` (as
+    a CMS integration or `listen api` does: the voice stays loaded between renders); the
+    seconds of each."""
+    cache, out = work / f"resident-cache-{voice}", work / f"resident-out-{voice}"
+    share_machine_files(cache)
+    env = {**user_environment(), "LISTEN_CACHE_DIR": str(cache)}
+    done = subprocess.run([sys.executable, __file__, "--resident", str(page), str(edited), voice,
+                           str(out), fmt], env=env, capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    cold, edit = map(float, done.stdout.split()[-2:])
+    return cold, edit
+
+
+def resident_renders(page: Path, edited: Path, voice: str, out: Path, fmt: str) -> None:
+    """Runs in the child: both renders, timed; prints their seconds."""
+    from listen.config import load_config
+    from listen.pipeline import render
+
+    config = load_config(CONFIG)
+    times = []
+    for source in (page, edited):
+        start = time.perf_counter()
+        render([source], out, config, voice=voice, fmt=fmt, feed=False)
+        times.append(time.perf_counter() - start)
+    print(f"{times[0]:.4f} {times[1]:.4f}")
 
 
 def render(page: Path, out: Path, voice: str, cache: Path, fmt: str = "mp3") -> Run:
@@ -336,6 +368,7 @@ def bench_voice(voice: str, page: Path, long_page: Path | None, work: Path,
     edited = render(edit_one_paragraph(page, work / "edited.html"), work / f"out-{voice}",
                     voice, cache, fmt)  # fmt: skip
     warm = render(work / "edited.html", work / f"out-{voice}", voice, cache, fmt)
+    resident_cold, resident_edit = resident(page, work / "edited.html", voice, work, fmt)
     cores = len(os.sched_getaffinity(0))
     print(f"\n## {voice}: {page.name}, {cold.audio_seconds:.0f} s of audio ({fmt})")
     print(f"{'run':<28}{'seconds':>10}{'x real time':>14}{'per core':>10}{'peak RSS MB':>14}"
@@ -361,6 +394,8 @@ def bench_voice(voice: str, page: Path, long_page: Path | None, work: Path,
           f"{edited.cpu_seconds / cold.cpu_seconds:.2f})")  # fmt: skip
     print(f"warm / cold  = {warm.seconds / cold.seconds:.2f}   (warm {warm.seconds:.2f} s; "
           "target < 2 s)")  # fmt: skip
+    print(f"in a resident process (a CMS's, `listen api`): cold {resident_cold:.2f} s, edit "
+          f"{resident_edit:.2f} s, edit / cold = {resident_edit / resident_cold:.3f}")
     if long_page is not None:
         long_cache = work / f"cache-long-{voice}"
         long = render(long_page, work / f"long-{voice}", voice, long_cache, fmt)
@@ -390,7 +425,12 @@ def main() -> None:
                         help="the episodes' audio format (the renders', not the baseline's)")
     parser.add_argument("--bare", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--share", help=argparse.SUPPRESS)
+    parser.add_argument("--resident", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.resident:
+        page, edited, voice, out, fmt = args.resident
+        resident_renders(Path(page), Path(edited), voice, Path(out), fmt)
+        return
     if args.bare:
         seconds = bare_synthesis(Path(args.bare[0]), args.bare[1], args.bare[2] == "1", args.share)
         print(f"{seconds:.4f}")
