@@ -1,4 +1,5 @@
-"""Session fixtures: real renders of the sample pages, each made once per test run.
+"""Session fixtures: real renders of the sample pages, each made once per test run; and
+`engines`, this process's engine cache, empty for a test.
 
 Every test session gets its own empty chunk cache, so the first render of a page is cold.
 """
@@ -6,11 +7,15 @@ Every test session gets its own empty chunk cache, so the first render of a page
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from browser import browser, open_page  # noqa: F401 (the browser tests' fixtures)
 from helpers import ARTIFACTS, Rendered, render_page
+
+from listen.config import VoicePreset
+from listen.engines import Engine
 
 #: Tests of a neural voice are slow by nature: `-m 'not slow'` leaves them out too.
 NEURAL_VOICES = ("piper", "hibari")
@@ -55,3 +60,14 @@ def heart_episode(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def engines() -> Iterator[Callable[[VoicePreset, int], Engine]]:
+    """This process's engines (`listen.synthesize._local_engine`), none loaded before the test
+    and none kept after it."""
+    from listen import synthesize
+
+    synthesize._local_engine.cache_clear()
+    yield synthesize._local_engine
+    synthesize._local_engine.cache_clear()

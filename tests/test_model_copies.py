@@ -9,6 +9,7 @@ import hashlib
 import marshal
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,8 +17,8 @@ import numpy as np
 import onnxruntime
 import pytest
 
-from listen.config import SiteConfig
-from listen.engines import base, load_engine, onnx
+from listen.config import SiteConfig, VoicePreset
+from listen.engines import Engine, base, load_engine, onnx
 from listen.engines.hibari import HibariEngine
 from listen.engines.onnx import optimized_copy_path
 from listen.engines.piper import PiperEngine
@@ -115,25 +116,20 @@ def test_heart_speaks_the_same_samples_from_its_copy(
     assert np.array_equal(with_copy.synthesize(text), without.synthesize(text))
 
 
-def test_heart_for_more_threads_shares_its_g2p(model_cache: Path) -> None:
+def test_heart_for_more_threads_shares_its_g2p(model_cache: Path,
+        engines: Callable[[VoicePreset, int], Engine]) -> None:  # fmt: skip
     """An edit's hibari engine (two cores for its one sentence), made from a render's: its own
     session of two threads, the same G2P (what loading a hibari voice costs) and the same
     turns at it; the samples of an engine loaded for two threads."""
-    from listen import synthesize
-
-    synthesize._local_engine.cache_clear()
-    try:
-        preset = find_preset("heart", SiteConfig())
-        one = synthesize._local_engine(preset, 1)
-        two = synthesize._local_engine(preset, 2)
-        assert isinstance(one, HibariEngine) and isinstance(two, HibariEngine)
-        assert two.tts.g2p is one.tts.g2p and two._g2p_turn is one._g2p_turn
-        assert two.tts.sess is not one.tts.sess
-        assert [e.tts.sess.get_session_options().intra_op_num_threads for e in (one, two)] == [1, 2]
-        text = "The council met on Tuesday to vote on the new budget."
-        assert np.array_equal(two.synthesize(text), HibariEngine(preset, 2).synthesize(text))
-    finally:
-        synthesize._local_engine.cache_clear()
+    preset = find_preset("heart", SiteConfig())
+    one = engines(preset, 1)
+    two = engines(preset, 2)
+    assert isinstance(one, HibariEngine) and isinstance(two, HibariEngine)
+    assert two.tts.g2p is one.tts.g2p and two._g2p_turn is one._g2p_turn
+    assert two.tts.sess is not one.tts.sess
+    assert [e.tts.sess.get_session_options().intra_op_num_threads for e in (one, two)] == [1, 2]
+    text = "The council met on Tuesday to vote on the new budget."
+    assert np.array_equal(two.synthesize(text), HibariEngine(preset, 2).synthesize(text))
 
 
 def test_a_cache_that_cannot_be_read_falls_back_to_the_model(

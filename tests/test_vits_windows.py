@@ -10,6 +10,7 @@ import json
 import math
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
-from listen.config import SiteConfig
-from listen.engines import load_engine
+from listen.config import SiteConfig, VoicePreset
+from listen.engines import Engine, load_engine
 from listen.engines.piper import PiperEngine
 from listen.engines.vits import (
     WINDOW_FRAMES,
@@ -162,28 +163,23 @@ def test_one_sentence_on_idle_cores_is_decoded_windows_side_by_side(
     assert threading.get_ident() not in counted.threads or windows == 1
 
 
-def test_engines_for_any_threads_share_one_model(model_cache: Path) -> None:
+def test_engines_for_any_threads_share_one_model(model_cache: Path,
+        engines: Callable[[VoicePreset, int], Engine]) -> None:  # fmt: skip
     """A render's engine (one core a call) and an edit's (two cores for its one sentence) are
     one model: the second is made from the first without loading it again, and takes turns at
     the phonemizer with it."""
-    from listen import synthesize
-
-    synthesize._local_engine.cache_clear()
-    try:
-        preset = find_preset("joe", SiteConfig())
-        one = synthesize._local_engine(preset, 1)
-        two = synthesize._local_engine(preset, 2)
-        assert isinstance(one, PiperEngine) and isinstance(two, PiperEngine)
-        assert two.voice.session.encoder is one.voice.session.encoder
-        assert two.voice.session.decoder is one.voice.session.decoder
-        assert (one.voice.session.parallel, two.voice.session.parallel) == (1, 2)
-        assert two._phonemizer_turn is one._phonemizer_turn
-        assert synthesize._local_engine(preset, 2) is two
-        for session in (one.voice.session.encoder, one.voice.session.decoder):
-            assert session.get_session_options().intra_op_num_threads == 1
-        assert two.synthesize("A sentence spoken on two cores.").size > 22050
-    finally:
-        synthesize._local_engine.cache_clear()
+    preset = find_preset("joe", SiteConfig())
+    one = engines(preset, 1)
+    two = engines(preset, 2)
+    assert isinstance(one, PiperEngine) and isinstance(two, PiperEngine)
+    assert two.voice.session.encoder is one.voice.session.encoder
+    assert two.voice.session.decoder is one.voice.session.decoder
+    assert (one.voice.session.parallel, two.voice.session.parallel) == (1, 2)
+    assert two._phonemizer_turn is one._phonemizer_turn
+    assert engines(preset, 2) is two
+    for session in (one.voice.session.encoder, one.voice.session.decoder):
+        assert session.get_session_options().intra_op_num_threads == 1
+    assert two.synthesize("A sentence spoken on two cores.").size > 22050
 
 
 def test_without_onnx_the_model_is_run_whole(model_cache: Path,
