@@ -95,9 +95,9 @@ def wrap_by_search(text: str, width: int) -> list[str]:
     return lines
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=2000, deadline=None)
 @given(
-    words=st.lists(st.text(st.sampled_from("ab é-\xa0\t"), min_size=0, max_size=14),
+    words=st.lists(st.text(st.sampled_from("ab é-\xa0\t\u2009"), min_size=0, max_size=14),
                    min_size=1, max_size=14),
     width=st.integers(4, 70),
 )

@@ -34,8 +34,6 @@ if TYPE_CHECKING:
 #: A caption line's length, and how many lines a cue has at most (the usual subtitle rules).
 LINE_CHARS = 60
 CUE_LINES = 2
-#: What `textwrap` wraps at, besides the space.
-_WRAP_SPACE = re.compile(r"[\t\n\x0b\x0c\r]")
 #: Where a sentence too long for one cue may be split: after a clause's punctuation.
 _CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+|\s+(?=[—–]\s)")
 HEADING_KINDS = ("title", "heading")
@@ -123,7 +121,9 @@ def _two_balanced_lines(text: str) -> tuple[str, str] | None:
     shortest longer line of any break between words, and wrapping at it breaks after the
     last word that fits."""
     words = text.split(" ")
-    if len(words) < 2 or any(not word or _WRAP_SPACE.search(word) for word in words):
+    # No other space of any kind: textwrap breaks at tabs and newlines, and drops what
+    # `str.strip` takes for space (a no-break space too) at the ends of its lines.
+    if len(words) < 2 or words != text.split():
         return None
     if max(map(len, words)) > len(text) // 2:
         return None

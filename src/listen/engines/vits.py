@@ -52,11 +52,11 @@ CUT_REVISION = 1
 WINDOW_FRAMES = 256
 
 #: The shortest window a sentence is cut into so that its windows can be decoded at once on
-#: idle cores: each window decodes 2 x 13 frames of context besides its own, so windows much
-#: shorter cost more than the second core gives. Measured with joe (every third unit of the
-#: seed, one at a time on two cores): 4.04-4.26 s with windows of at least 32 or 64 frames on
-#: two threads, against 4.10-4.94 s for whole sentences on a session of two onnxruntime
-#: threads.
+#: idle cores: each window decodes its context besides its own frames (13 either side for
+#: joe), so windows much shorter cost more than the second core gives. Measured with joe
+#: (every third unit of the seed, one at a time on two cores): 4.04-4.26 s with windows of at
+#: least 32 or 64 frames on two threads, against 4.10-4.94 s for whole sentences on a session
+#: of two onnxruntime threads.
 MIN_PARALLEL_FRAMES = 32
 
 #: Operators that act on each sample alone: they change neither the rate nor the reach.
