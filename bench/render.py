@@ -13,8 +13,8 @@ For each voice, on the same article text:
   edit   `listen render` after one paragraph's text changed
   warm   `listen render` with nothing changed
   resident  the cold render and the edit's again, by one process calling
-         `listen.pipeline.render` twice, as a CMS integration or `listen api` does (the voice
-         stays loaded between its renders)
+         `listen.pipeline.render` twice, as `listen api`'s and `listen worker`'s render
+         processes and a CMS integration do (the voice stays loaded between its renders)
   memory peak RSS of the whole process tree (summed over the render and its workers, sampled
          every 20 ms) for the article and for a longer one (--scale times the sections)
 
@@ -101,8 +101,8 @@ def first_load(voice: str, cache: Path) -> float:
 def resident(page: Path, edited: Path, voice: str, work: Path,
              fmt: str = "mp3") -> tuple[float, float]:  # fmt: skip
     """A cold render and then an edit's, by one process calling `listen.pipeline.render` (as
-    a CMS integration or `listen api` does: the voice stays loaded between renders); the
-    seconds of each."""
+    `listen api`'s and `listen worker`'s render processes do: the voice stays loaded between
+    renders); the seconds of each."""
     cache, out = work / f"resident-cache-{voice}", work / f"resident-out-{voice}"
     share_machine_files(cache)
     env = {**user_environment(), "LISTEN_CACHE_DIR": str(cache)}
@@ -394,8 +394,8 @@ def bench_voice(voice: str, page: Path, long_page: Path | None, work: Path,
           f"{edited.cpu_seconds / cold.cpu_seconds:.2f})")  # fmt: skip
     print(f"warm / cold  = {warm.seconds / cold.seconds:.2f}   (warm {warm.seconds:.2f} s; "
           "target < 2 s)")  # fmt: skip
-    print(f"in a resident process (a CMS's, `listen api`): cold {resident_cold:.2f} s, edit "
-          f"{resident_edit:.2f} s, edit / cold = {resident_edit / resident_cold:.3f}")
+    print(f"in a resident process (listen api's, listen worker's): cold {resident_cold:.2f} s, "
+          f"edit {resident_edit:.2f} s, edit / cold = {resident_edit / resident_cold:.3f}")
     if long_page is not None:
         long_cache = work / f"cache-long-{voice}"
         long = render(long_page, work / f"long-{voice}", voice, long_cache, fmt)
