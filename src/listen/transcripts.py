@@ -101,16 +101,16 @@ def wrap(text: str, width: int = LINE_CHARS) -> list[str]:
 @functools.lru_cache(maxsize=8192)
 def _balanced_lines(text: str, width: int) -> tuple[str, ...]:
     lines = textwrap.wrap(text, width, break_on_hyphens=False)
-    if len(lines) == 2 and (balanced := _two_balanced_lines(text)) is not None:
-        return balanced
     if len(lines) == 2:
+        if (balanced := _two_balanced_lines(text)) is not None:
+            return balanced
         for narrower in range(len(text) // 2, width):
             # Never a word broken to fill a line: at 11 textwrap makes "distinct negotiations"
             # into "distinct ne" and "gotiations".
-            balanced = textwrap.wrap(text, narrower, break_on_hyphens=False,
+            narrowed = textwrap.wrap(text, narrower, break_on_hyphens=False,
                                      break_long_words=False)  # fmt: skip
-            if len(balanced) == 2 and max(map(len, balanced)) <= width:
-                return tuple(balanced)
+            if len(narrowed) == 2 and max(map(len, narrowed)) <= width:
+                return tuple(narrowed)
     return tuple(lines)
 
 

@@ -324,7 +324,7 @@ def windows_match(decoder: Path, cut: DecoderCut) -> bool:
     sum a convolution's products in another order)."""
     import onnxruntime
 
-    session = onnxruntime.InferenceSession(str(decoder), providers=["CPUExecutionProvider"])
+    session = copies.cpu_session(decoder, onnxruntime.SessionOptions())
     frames = 4 * cut.context + 24
     shape = (1, cut.channels, frames)
     latent = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
