@@ -203,11 +203,17 @@ def _pss(pid: int) -> int:
     return 0
 
 
+def bare_command(core: int, page: Path, voice: str, one_thread: bool = True,
+                 share: str | None = None) -> list[str]:  # fmt: skip
+    """This script in `--bare` mode, pinned to `core` (`bare_synthesis`)."""
+    return ["taskset", "-c", str(core), sys.executable, __file__, "--bare", str(page), voice,
+            "1" if one_thread else "0", *(["--share", share] if share else [])]  # fmt: skip
+
+
 def bare(page: Path, voice: str, one_thread: bool = True) -> float:
     """Seconds for the bare synthesis baseline, in a child pinned to core 0."""
-    command = ["taskset", "-c", "0", sys.executable, __file__, "--bare", str(page), voice,
-               "1" if one_thread else "0"]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    done = subprocess.run(bare_command(0, page, voice, one_thread), capture_output=True,
+                          text=True, check=True)  # fmt: skip
     return float(done.stdout.strip().splitlines()[-1])
 
 
@@ -217,8 +223,7 @@ def bare_floor(page: Path, voice: str) -> float:
     its model loads: the slowest share is the floor)."""
     cores = sorted(os.sched_getaffinity(0))
     children = [
-        subprocess.Popen(["taskset", "-c", str(core), sys.executable, __file__, "--bare",
-                          str(page), voice, "1", "--share", f"{n}/{len(cores)}"],
+        subprocess.Popen(bare_command(core, page, voice, share=f"{n}/{len(cores)}"),
                          stdout=subprocess.PIPE, text=True)
         for n, core in enumerate(cores)
     ]
