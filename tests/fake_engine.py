@@ -116,3 +116,17 @@ class HelpedEngine(ToneEngine):
             texts = Path(os.environ["HELPED_TEXTS"]).read_text(encoding="utf-8").splitlines()
             assist([(helper, self.sample_rate, t) for t in texts], TakeCache(Path(folder)))
         return super().synthesize(text)
+
+
+class ConcurrentToneEngine(ToneEngine):
+    """The tone voice, declared able to speak from several threads at once (as the neural
+    voices are), recording the thread each engine was loaded in."""
+
+    concurrent = True
+    loaded_in: ClassVar[list[str]] = []
+
+    def __init__(self, preset) -> None:  # type: ignore[no-untyped-def]
+        import threading
+
+        super().__init__(preset)
+        type(self).loaded_in.append(threading.current_thread().name)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from listen.atomic import create_once, remove_stale_temps, write_bytes
+from listen.atomic import create_once, remove_stale_temps, write_bytes, write_bytes_if_changed
 from listen.errors import ListenError
 
 if TYPE_CHECKING:
@@ -48,6 +48,9 @@ PART_SUFFIXES = {"mp3": ".mp3", "adts": ".aac"}
 #: with the bytes it added. Small appends are atomic between processes, so concurrent renders
 #: and pool processes all count.
 USAGE_LOG = "usage.log"
+#: The folder of `remember_page`'s hints, a small file per page source (not a take: `??/`
+#: folders hold those, and pruning sees only them).
+PAGE_HINTS = "pages"
 #: A render scans the whole cache at least this often even when the log says it fits: a scan
 #: catches what the log cannot see (files deleted or copied by hand, a line lost in a race
 #: with a scan) and clears the temp files a killed writer left.
@@ -199,6 +202,24 @@ class TakeCache:
         write_bytes(path, data)
         self._record_growth(len(data))
         return data
+
+    def _page_hint_path(self, source: str) -> Path:
+        return self.directory / PAGE_HINTS / hashlib.sha256(source.encode()).hexdigest()[:40]
+
+    def page_was_made(self, source: str, made_from: str) -> bool:
+        """Whether the last render of `source` that made all its takes into this cache was
+        of `made_from` (a digest of the page and its voice): a hint that a render of it now
+        will need no voice (`remember_page`). Only a hint: a pruned take is made again all the
+        same."""
+        try:
+            return self._page_hint_path(source).read_text(encoding="ascii") == made_from
+        except (OSError, UnicodeDecodeError):
+            return False
+
+    def remember_page(self, source: str, made_from: str) -> None:
+        """Note that every take of `source`, as `made_from` describes it, is in the cache."""
+        with contextlib.suppress(OSError):  # a hint only: a read-only cache does without
+            write_bytes_if_changed(self._page_hint_path(source), made_from.encode("ascii"))
 
     def _record_growth(self, added: int) -> None:
         """Append what a store added to the usage log (best effort: a lost line only delays a

@@ -36,6 +36,7 @@ from listen.engines import (
     load_engine,
     static_identity,
     static_rate,
+    threads_matter,
 )
 from listen.errors import ListenError
 from listen.lifeline import stop_pool, worker_pool
@@ -221,10 +222,18 @@ class _Engines:
 
     def _shared(self, preset: VoicePreset, threads: int) -> Engine | None:
         for (loaded, _), engine in reversed(self._engines.items()):
-            with_threads = getattr(engine, "with_threads", None)
-            if loaded == preset and with_threads is not None:
+            if loaded != preset:
+                continue
+            if not threads_matter(preset):  # (the same engine would be loaded again)
+                return engine
+            if (with_threads := getattr(engine, "with_threads", None)) is not None:
                 return with_threads(threads)
         return None
+
+    def has(self, preset: VoicePreset) -> bool:
+        """Whether an engine of the preset is loaded (one for any number of threads)."""
+        with self._lock:
+            return any(loaded == preset for loaded, _ in self._engines)
 
     def cache_clear(self) -> None:
         with self._lock:
@@ -232,6 +241,30 @@ class _Engines:
 
 
 _local_engine = _Engines()
+
+
+def preload(preset: VoicePreset | None) -> threading.Thread | None:
+    """Start loading the preset's engine in this process, in a thread, if it is a neural voice
+    not loaded yet (a quarter of a second or more: its model, its phonemizer), so that the load
+    runs beside the page's extraction and script instead of after them. Returns the thread, to
+    be joined before the process may exit (onnxruntime aborts a process that exits while it is
+    opening a model: `TakeStream.close`); None when there is nothing to load here. A render
+    that then finds every take cached has loaded it for nothing (a warm render waits for the
+    rest of the load, about 0.1 s); a failed load is left to the render that needs the engine
+    to report."""
+    try:
+        if preset is None or not is_concurrent(preset) or _local_engine.has(preset):
+            return None  # (a system voice speaks in worker processes, or loads in no time)
+    except Exception:  # an unknown engine: the render will say what is wrong
+        return None
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            _local_engine(preset, 1)
+
+    thread = threading.Thread(target=load, name="listen-preload")
+    thread.start()
+    return thread
 
 
 def synthesize_all(

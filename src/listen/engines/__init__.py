@@ -34,6 +34,12 @@ def load_engine(preset: VoicePreset, threads: int = 1) -> Engine:
     return plugin.load_plugin(preset)
 
 
+def threads_matter(preset: VoicePreset) -> bool:
+    """Whether `load_engine`'s `threads` changes the engine (a model's sessions); a system
+    voice or a plugin is the same engine for any number."""
+    return preset.engine in ("piper", "hibari")
+
+
 def engine_is_concurrent(preset: VoicePreset) -> bool:
     """Whether one engine of the preset's kind can synthesize from several threads at once
     (its class says so with `concurrent = True`); else each core needs an engine of its own,
