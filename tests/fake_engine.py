@@ -119,10 +119,12 @@ class HelpedEngine(ToneEngine):
 
 
 class ConcurrentToneEngine(ToneEngine):
-    """The tone voice, declared able to speak from several threads at once (as the neural
-    voices are), recording the thread each engine was loaded in."""
+    """The tone voice, declared able to speak from several threads at once and worth loading
+    beside the reading of the pages (as a Piper voice is), recording the thread each engine
+    was loaded in."""
 
     concurrent = True
+    preloads = True
     loaded_in: ClassVar[list[str]] = []
 
     def __init__(self, preset) -> None:  # type: ignore[no-untyped-def]

@@ -60,6 +60,35 @@ def test_the_voice_loads_while_the_page_is_read(tmp_path: Path, site: SiteConfig
     assert not [t for t in threading.enumerate() if t.name == "listen-preload"]
 
 
+@pytest.mark.piper
+def test_joe_loads_while_the_page_is_read_and_heart_after(tmp_path: Path, engines,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           ) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    """Piper loads in onnxruntime, outside the GIL: beside the reading. hibari's G2P is Python,
+    which would only take turns with the reading: it loads when its first take is due."""
+    page = tmp_path / "page.html"
+    page.write_text("<html lang='en'><head><title>A short one</title></head><body><article>"
+                    "<h1>A short one</h1><p>It is a short page. It has two sentences.</p>"
+                    "</article></body></html>", encoding="utf-8")  # fmt: skip
+    config = replace(SiteConfig(), cache=replace(SiteConfig().cache, dir=tmp_path / "cache"))
+    read = pipeline.extract_page
+    loaded_while_reading: dict[str, bool] = {}
+
+    for name in ("joe", "heart"):
+        preset = find_preset(name, config)
+
+        def reading(*args, preset=preset, name=name, **kwargs):  # type: ignore[no-untyped-def]
+            wait = 30.0 if name == "joe" else 1.0
+            loaded_while_reading[name] = until(lambda: engines.has(preset), wait)
+            return read(*args, **kwargs)
+
+        monkeypatch.setattr(pipeline, "extract_page", reading)
+        [result] = pipeline.render([page], tmp_path / f"out-{name}", config, voice=name,
+                                   feed=False)  # fmt: skip
+        assert result.synthesized > 0 and engines.has(preset)
+    assert loaded_while_reading == {"joe": True, "heart": False}
+
+
 def test_a_render_that_needs_no_take_loads_no_voice(tmp_path: Path, site: SiteConfig,
                                                     engines) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
     [page] = write_articles(tmp_path / "pages", 1)

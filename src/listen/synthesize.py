@@ -33,6 +33,7 @@ from listen.engines import (
     MIN_UNITS_FOR_POOL,
     Engine,
     engine_is_concurrent,
+    engine_preloads,
     load_engine,
     static_identity,
     static_rate,
@@ -244,17 +245,17 @@ _local_engine = _Engines()
 
 
 def preload(preset: VoicePreset | None) -> threading.Thread | None:
-    """Start loading the preset's engine in this process, in a thread, if it is a neural voice
-    not loaded yet (a quarter of a second or more: its model, its phonemizer), so that the load
-    runs beside the page's extraction and script instead of after them. Returns the thread, to
-    be joined before the process may exit (onnxruntime aborts a process that exits while it is
-    opening a model: `TakeStream.close`); None when there is nothing to load here. A render
-    that then finds every take cached has loaded it for nothing (a warm render waits for the
-    rest of the load, about 0.1 s); a failed load is left to the render that needs the engine
-    to report."""
+    """Start loading the preset's engine in this process, in a thread, if it is one that loads
+    outside the GIL (`engine_preloads`: a Piper voice, a quarter of a second) and is not loaded
+    yet: the load then runs beside the pages' extraction and script instead of after them.
+    Returns the thread, to be joined before the process may exit (onnxruntime aborts a
+    process that exits while it is opening a model: `TakeStream.close`); None when there is
+    nothing to load. A render that finds every take cached has loaded it for nothing (the
+    caller asks only when the take cache's hints say some page is new: `pipeline.render`); a
+    failed load is left to the render that needs the engine to report."""
     try:
-        if preset is None or not is_concurrent(preset) or _local_engine.has(preset):
-            return None  # (a system voice speaks in worker processes, or loads in no time)
+        if preset is None or not engine_preloads(preset) or _local_engine.has(preset):
+            return None
     except Exception:  # an unknown engine: the render will say what is wrong
         return None
 

@@ -34,6 +34,19 @@ def load_engine(preset: VoicePreset, threads: int = 1) -> Engine:
     return plugin.load_plugin(preset)
 
 
+def engine_preloads(preset: VoicePreset) -> bool:
+    """Whether loading the preset's engine beside the reading of the pages saves time: its
+    load and first run are native code, outside the GIL (a Piper voice: onnxruntime), not
+    Python that would only take turns with the reading (hibari's G2P data; measured: a heart
+    edit of the seed took 1.08 s loaded beforehand, 1.04 s not). A plugin says so with
+    `preloads = True`."""
+    if preset.engine == "piper":
+        return True
+    if preset.engine in ("hibari", "pyttsx3"):
+        return False
+    return bool(getattr(plugin.plugin_class(preset), "preloads", False))
+
+
 def threads_matter(preset: VoicePreset) -> bool:
     """Whether `load_engine`'s `threads` changes the engine (a model's sessions); a system
     voice or a plugin is the same engine for any number."""
