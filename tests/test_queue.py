@@ -526,3 +526,31 @@ def test_the_largest_pages_are_handed_out_first(tmp_path: Path, broker: str) -> 
     handed_out = [pages_by_id[json.loads(m)["headers"]["id"]] for m in reversed(messages)]
     by_size = sorted(given, key=lambda name: (pages / name).stat().st_size, reverse=True)
     assert handed_out == by_size == ["c.html", "d.html", "b.html", "a.html"]
+
+
+def test_a_wait_ends_when_the_batch_does_not_at_its_next_poll(
+    tmp_path: Path, broker: str, start_workers
+) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from listen import queue
+    from listen.config import load_config
+
+    pages = write_articles(tmp_path / "pages", 3)
+    config = site_config(tmp_path / "site", tmp_path / "cache")
+    start_workers(config, "w1")
+    settings = load_config(config)
+    submitted = queue.submit(pages, tmp_path / "public", settings)
+    client = queue.connect(settings)
+    seen: list[queue.BatchStatus] = []
+    # Polls an hour apart: only the workers' word that a job has ended can end the wait soon.
+    waiter = threading.Thread(target=lambda: seen.append(queue.wait(
+        client, submitted.batch, poll_seconds=3600)), daemon=True)  # fmt: skip
+    waiter.start()
+    waiter.join(120)
+
+    assert not waiter.is_alive(), "the wait missed the batch's end"
+    [status] = seen
+    assert status.complete and status.counts["done"] == 3 and status.finish == "done"
+    assert feed_guids(tmp_path / "public") and not client.pubsub_channels(
+        queue.changes_channel(submitted.batch))  # the wait let go of its channel

@@ -47,7 +47,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_postrun, worker_process_init
 
 from listen.config import AUDIO_FORMATS, QueueConfig, SiteConfig, find_preset, load_config
 from listen.errors import ListenError, TransientError
@@ -142,8 +142,10 @@ def configure(url: str, queue: QueueConfig, results: bool = False) -> Celery:
 
 
 @functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def _redis(url: str) -> Any:
-    """One connection pool per process and broker (a worker's jobs share it)."""
+    """One connection pool per process and broker (a worker's jobs share it; redis-py opens
+    new connections in a forked pool process)."""
     import redis
 
     return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
@@ -202,6 +204,35 @@ def _batch_key(batch: str, part: str = "") -> str:
 
 def finish_task_id(batch: str) -> str:
     return f"listen-finish-{batch}"
+
+
+def changes_channel(batch: str) -> str:
+    """The pub/sub channel on which workers say that a job of the batch has ended (`wait`)."""
+    return _batch_key(batch, "changed")
+
+
+def _batch_of(task_name: str, args: Sequence[Any] | None) -> str | None:
+    try:
+        if task_name == render_page.name:
+            return str(args[0]["batch"])  # type: ignore[index]
+        if task_name == finish_batch.name:
+            return str(args[0])  # type: ignore[index]
+    except (TypeError, KeyError, IndexError):
+        pass
+    return None
+
+
+@task_postrun.connect
+def _announce_change(task: Any = None, args: Sequence[Any] | None = None, **_: Any) -> None:
+    """Tell whoever waits for the batch that one of its jobs has ended (Celery sends this once
+    the job's state is stored), so that `listen render --queue --wait` sees the batch end at
+    once instead of at its next poll."""
+    if task is None or (batch := _batch_of(task.name, args)) is None:
+        return
+    try:
+        _redis(task.app.conf.broker_url).publish(changes_channel(batch), b"ended")
+    except Exception as exc:  # the waiting poll all the same; the job's outcome stands
+        log.debug("could not announce the end of a job of batch %s: %s", batch, exc)
 
 
 @app.task(name="listen.render_page", bind=True, throws=(JobFailed,))
@@ -674,22 +705,40 @@ def list_batches(client: Any, limit: int = 10) -> list[BatchStatus]:
 
 def wait(client: Any, batch: str, on_change: Callable[[BatchStatus], None] | None = None,
          poll_seconds: float = 0.5, timeout: float | None = None) -> BatchStatus:  # fmt: skip
-    """Poll until every job and the batch's last step have finished (less often for big
-    batches: each poll reads every job's state)."""
+    """Until every job and the batch's last step have finished: the batch's state is read
+    again whenever a worker says a job of it has ended (`changes_channel`), and at least every
+    `poll_seconds` (less often for big batches: each read reads every job's state), which also
+    shows jobs starting."""
     poll_seconds = max(poll_seconds, client.llen(_batch_key(batch, "jobs")) / 20_000)
     deadline = None if timeout is None else time.monotonic() + timeout
     previous = None
-    while True:
-        status = batch_status(client, batch)
-        key = (tuple(j.state for j in status.jobs), status.finish)
-        if key != previous and on_change:
-            on_change(status)
-        previous = key
-        if status.complete:
-            return status
-        if deadline is not None and time.monotonic() > deadline:
-            raise ListenError(f"batch {batch} still running after {timeout:g} s")
-        time.sleep(poll_seconds)
+    changes = client.pubsub(ignore_subscribe_messages=True)
+    changes.subscribe(changes_channel(batch))  # before the first read: no change is missed
+    try:
+        while True:
+            status = batch_status(client, batch)
+            key = (tuple(j.state for j in status.jobs), status.finish)
+            if key != previous and on_change:
+                on_change(status)
+            previous = key
+            if status.complete:
+                return status
+            if deadline is not None and time.monotonic() > deadline:
+                raise ListenError(f"batch {batch} still running after {timeout:g} s")
+            _next_change(changes, poll_seconds)
+    finally:
+        changes.close()
+
+
+def _next_change(changes: Any, seconds: float) -> None:
+    """Until a job of the batch ends or `seconds` pass; then whatever else ended meanwhile is
+    taken too (one read of the batch sees them all)."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if changes.get_message(timeout=left) is not None:
+            while changes.get_message(timeout=0) is not None:
+                pass
+            return
 
 
 # --- the worker -----------------------------------------------------------------------------
