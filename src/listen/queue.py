@@ -142,10 +142,8 @@ def configure(url: str, queue: QueueConfig, results: bool = False) -> Celery:
 
 
 @functools.lru_cache(maxsize=4)
-@functools.lru_cache(maxsize=8)
 def _redis(url: str) -> Any:
-    """One connection pool per process and broker (a worker's jobs share it; redis-py opens
-    new connections in a forked pool process)."""
+    """One connection pool per process and broker (a worker's jobs share it)."""
     import redis
 
     return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
