@@ -1,4 +1,4 @@
-"""The narrator's voice loads while the pages are read (`listen.synthesize.preload`), unless
+"""The narrator's voice loads while the pages are read (`listen.preload`), unless
 the take cache's hints say the render will need no voice (`TakeCache.page_was_made`)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import fake_engine
 import pytest
 from helpers import write_articles
 
-from listen import pipeline
+from listen import pipeline, preload
 from listen.cache import TakeCache
 from listen.config import SiteConfig, find_preset
 
@@ -121,3 +121,29 @@ def test_the_cache_remembers_which_page_it_made_every_take_of(tmp_path: Path) ->
     assert not cache.page_was_made("/site/a.html", "d1")
     assert cache.stats().takes == 0 and cache.prune(0) == 0  # hints are not takes
     assert cache.page_was_made("/site/a.html", "d2")
+
+
+def test_a_second_start_finds_the_load_under_way(tmp_path: Path, site: SiteConfig, engines,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    """`listen render` starts the load before it imports the pipeline; the render's own start
+    must join that load, not begin another."""
+    [page] = write_articles(tmp_path / "pages", 1)
+    release = threading.Event()
+    made = fake_engine.ConcurrentToneEngine.__init__
+
+    def slow_load(self, preset):  # type: ignore[no-untyped-def]
+        release.wait(10)
+        made(self, preset)
+
+    monkeypatch.setattr(fake_engine.ConcurrentToneEngine, "__init__", slow_load)
+    cache = TakeCache(site.cache.dir)
+    first, hints = preload.start([page], site, None, cache)
+    again, _ = preload.start([page], site, None, cache)
+    assert first is not None and again is first and first.is_alive()
+    release.set()
+    first.join(10)
+    assert fake_engine.ConcurrentToneEngine.loaded_in == ["listen-preload"]
+    assert hints and hints[0] and not cache.page_was_made(*hints[0])
+    preload.remember(cache, hints)
+    assert cache.page_was_made(*hints[0])
+    assert preload.start([page], site, None, cache)[0] is None  # every take made: no load

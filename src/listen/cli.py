@@ -82,6 +82,12 @@ def cmd_render(args: argparse.Namespace) -> int:
         require_recognizer()  # before any work: the extra is missing, say so now
     if args.wait:
         raise ListenError("--wait goes with --queue")
+    from listen import preload
+    from listen.cache import TakeCache
+
+    # Before the pipeline's imports, so that the voice's load runs beside them too (render
+    # finds it under way, and waits for it before it returns).
+    preload.start(pages, config, args.voice, TakeCache(config.cache.dir))
     from listen.pipeline import render
     from listen.player import embed_snippet
 

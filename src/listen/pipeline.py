@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from listen import __version__
+from listen import __version__, preload
 from listen.art import JPEG, EpisodeArt, Pictures, art_inputs, episode_art
 from listen.atomic import write_bytes
 from listen.cache import TakeCache, parse_size
@@ -41,7 +41,6 @@ from listen.script import Script, Voicing, bound_length, build_script, split_sen
 from listen.storage import Destination, EpisodeRecord, open_destination
 from listen.synthesize import (
     VoicedUnit,
-    preload,
     start_synthesis,
     synthesize_all,
     unit_key,
@@ -251,47 +250,16 @@ def render(
     if feed:
         check_category(config.show)
     cache = cache if cache is not None else TakeCache(config.cache.dir)
-    # The voice that reads pages in the site's language is loaded while the pages are read,
-    # unless the take cache says every page's takes are made already (a warm render).
-    narrator = likely_narrator(config, voice)
-    hints = [page_hint(page, narrator, config) for page in pages] if narrator else []
-    loading = None
-    if not all(hint and cache.page_was_made(*hint) for hint in hints):
-        loading = preload(narrator)
+    # The narrator's voice loads while the pages are read (unless no take is missing).
+    loading, hints = preload.start(pages, config, voice, cache)
     try:
         results = _render(pages, destination, config, voice, fmt, feed, jobs, cache, progress,
                           prune_cache, public_only, help_wanted, artwork)  # fmt: skip
     finally:
         if loading is not None:
             loading.join()
-    for hint in hints:
-        if hint:
-            cache.remember_page(*hint)
+    preload.remember(cache, hints)
     return results
-
-
-def likely_narrator(config: SiteConfig, voice: str | None) -> VoicePreset | None:
-    """The voice that will read the pages if they are in the site's language."""
-    try:
-        return choose_voice(config.show.language, config, voice)
-    except ListenError:
-        return None
-
-
-def page_hint(page: Page, narrator: VoicePreset, config: SiteConfig) -> tuple[str, str] | None:
-    """A local page's source and a digest of what its takes are made from (its bytes, the
-    voice, the speech settings), for the take cache's hints (`TakeCache.page_was_made`); None
-    for a fetched or posted page, known only once it is read."""
-    if isinstance(page, PostedPage) or (isinstance(page, str) and is_url(page)):
-        return None
-    path = Path(page).resolve()
-    try:
-        data = path.read_bytes()
-    except OSError:  # (the render says so)
-        return None
-    made_from = hashlib.sha256(data)
-    made_from.update(repr((narrator, config.speech, __version__)).encode())
-    return str(path), made_from.hexdigest()
 
 
 def _render(pages: Sequence[Page], destination: Destination, config: SiteConfig,

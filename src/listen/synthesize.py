@@ -244,28 +244,36 @@ class _Engines:
 _local_engine = _Engines()
 
 
-def preload(preset: VoicePreset | None) -> threading.Thread | None:
+#: Loads under way (`load_in_background`), by preset.
+_loading: dict[VoicePreset, threading.Thread] = {}
+_loading_lock = threading.Lock()
+
+
+def load_in_background(preset: VoicePreset) -> threading.Thread | None:
     """Start loading the preset's engine in this process, in a thread, if it is one that loads
-    outside the GIL (`engine_preloads`: a Piper voice, a quarter of a second) and is not loaded
-    yet: the load then runs beside the pages' extraction and script instead of after them.
-    Returns the thread, to be joined before the process may exit (onnxruntime aborts a
-    process that exits while it is opening a model: `TakeStream.close`); None when there is
-    nothing to load. A render that finds every take cached has loaded it for nothing (the
-    caller asks only when the take cache's hints say some page is new: `pipeline.render`); a
-    failed load is left to the render that needs the engine to report."""
-    try:
-        if preset is None or not engine_preloads(preset) or _local_engine.has(preset):
+    outside the GIL (`engine_preloads`: a Piper voice, a quarter of a second) and is neither
+    loaded nor loading: the load then runs beside other work (`listen.preload`). Returns the
+    thread (the one already loading, if any), to be joined before the process may exit
+    (onnxruntime aborts a process that exits while it is opening a model: `TakeStream.close`);
+    None when there is nothing to load. A failed load is left to the render that needs the
+    engine to report."""
+    with _loading_lock:
+        if (thread := _loading.get(preset)) is not None and thread.is_alive():
+            return thread
+        try:
+            if not engine_preloads(preset) or _local_engine.has(preset):
+                return None
+        except Exception:  # an unknown engine: the render will say what is wrong
             return None
-    except Exception:  # an unknown engine: the render will say what is wrong
-        return None
 
-    def load() -> None:
-        with contextlib.suppress(Exception):
-            _local_engine(preset, 1)
+        def load() -> None:
+            with contextlib.suppress(Exception):
+                _local_engine(preset, 1)
 
-    thread = threading.Thread(target=load, name="listen-preload")
-    thread.start()
-    return thread
+        thread = threading.Thread(target=load, name="listen-preload")
+        _loading[preset] = thread
+        thread.start()
+        return thread
 
 
 def synthesize_all(
