@@ -125,8 +125,8 @@ def test_the_cache_remembers_which_page_it_made_every_take_of(tmp_path: Path) ->
 
 def test_a_second_start_finds_the_load_under_way(tmp_path: Path, site: SiteConfig, engines,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
-    """`listen render` starts the load before it imports the pipeline; the render's own start
-    must join that load, not begin another."""
+    """A start while the voice is loading (another render in this process) joins that load
+    instead of beginning another; once the hints are noted, a start loads nothing."""
     [page] = write_articles(tmp_path / "pages", 1)
     release = threading.Event()
     made = fake_engine.ConcurrentToneEngine.__init__
@@ -137,13 +137,14 @@ def test_a_second_start_finds_the_load_under_way(tmp_path: Path, site: SiteConfi
 
     monkeypatch.setattr(fake_engine.ConcurrentToneEngine, "__init__", slow_load)
     cache = TakeCache(site.cache.dir)
-    first, hints = preload.start([page], site, None, cache)
-    again, _ = preload.start([page], site, None, cache)
-    assert first is not None and again is first and first.is_alive()
+    first = preload.start([page], site, None, cache)
+    again = preload.start([page], site, None, cache)
+    assert first.thread is not None and again.thread is first.thread and first.thread.is_alive()
     release.set()
-    first.join(10)
+    first.wait()
     assert fake_engine.ConcurrentToneEngine.loaded_in == ["listen-preload"]
-    assert hints and hints[0] and not cache.page_was_made(*hints[0])
-    preload.remember(cache, hints)
-    assert cache.page_was_made(*hints[0])
-    assert preload.start([page], site, None, cache)[0] is None  # every take made: no load
+    [hint] = first.hints
+    assert hint and not cache.page_was_made(*hint)
+    first.remember(cache)
+    assert cache.page_was_made(*hint)
+    assert preload.start([page], site, None, cache).thread is None  # every take made: no load

@@ -85,9 +85,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     from listen import preload
     from listen.cache import TakeCache
 
-    # Before the pipeline's imports, so that the voice's load runs beside them too (render
-    # finds it under way, and waits for it before it returns).
-    preload.start(pages, config, args.voice, TakeCache(config.cache.dir))
+    # Before the pipeline's imports, so that the voice's load runs beside them too.
+    loading = preload.start(pages, config, args.voice, TakeCache(config.cache.dir))
     from listen.pipeline import render
     from listen.player import embed_snippet
 
@@ -100,6 +99,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         feed=not args.no_feed,
         jobs=args.jobs,
         progress=ProgressBar(_show_progress(args)),
+        loading=loading,
     )
     if not args.quiet:
         for result in results:

@@ -229,13 +229,16 @@ def render(
     prune_cache: bool = True,
     public_only: bool = False,
     help_wanted: Callable[[list[VoicedUnit]], None] | None = None,
+    loading: preload.Loading | None = None,
 ) -> list[RenderResult]:
     """Render article pages into episodes in `out` (a folder, or any `Destination`), then
     rebuild its feed (unless `feed` is false) and prune the take cache to its size limit
     (unless `prune_cache` is false: a queue worker leaves both to the end of its batch).
     `public_only`: URLs are fetched from public internet addresses only (`extract_page`).
     `help_wanted(units)`, if given, is told the units whose takes are not in the cache before
-    they are made (a queue worker asks idle ones to make them from the end: `queue`)."""
+    they are made (a queue worker asks idle ones to make them from the end: `queue`).
+    `loading`: the voice's load, if the caller started it already (`preload.start` with the
+    same pages, config, voice and cache), which the render then waits for."""
     fmt = fmt or config.render.format
     if fmt not in AUDIO_FORMATS:
         raise ListenError(f"unknown format {fmt!r} (use {' or '.join(AUDIO_FORMATS)})")
@@ -251,14 +254,13 @@ def render(
         check_category(config.show)
     cache = cache if cache is not None else TakeCache(config.cache.dir)
     # The narrator's voice loads while the pages are read (unless no take is missing).
-    loading, hints = preload.start(pages, config, voice, cache)
+    loading = loading or preload.start(pages, config, voice, cache)
     try:
         results = _render(pages, destination, config, voice, fmt, feed, jobs, cache, progress,
                           prune_cache, public_only, help_wanted, artwork)  # fmt: skip
     finally:
-        if loading is not None:
-            loading.join()
-    preload.remember(cache, hints)
+        loading.wait()
+    loading.remember(cache)
     return results
 
 
